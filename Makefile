@@ -1,0 +1,49 @@
+# nash-companion: `make figures` runs every notebook, `make test` runs the tests.
+#   make figures                      # cpu profile (default), writes figures/
+#   make figures PROFILE=smoke        # seconds; writes build/figures/smoke/
+#   make figures ONLY=fig3_layer_time_vs_seqlen
+#   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
+#   make test                         # unit tests + every notebook under nbval (smoke profile)
+# The environment is a .venv made on first use; torch is installed first, pinned, so that nothing
+# else pulls in a different build. Override with TORCH_SPEC="torch==X" or PYTHON=python3.12.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PROFILE    ?= cpu
+ONLY       ?=
+PY         := $(VENV)/bin/python
+NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
+
+.PHONY: figures test venv clean list
+.DEFAULT_GOAL := figures
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+figures: $(VENV)/.installed
+	$(PY) -m nashlib.notebooks run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+
+# one figure by name, e.g. `make figures/fig2_decoder_depth_speed.png` (cebra-figures style)
+figures/%.png: notebooks/%.py $(VENV)/.installed
+	$(PY) -m nashlib.notebooks run --profile cpu --only $*
+
+list: $(VENV)/.installed
+	$(PY) -m nashlib.notebooks list
+
+test: $(VENV)/.installed-test
+	rm -rf build/nbval
+	$(PY) -m nashlib.notebooks prepare --profile smoke --dest build/nbval
+	$(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
+
+clean:
+	rm -rf build

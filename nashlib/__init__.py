@@ -1,0 +1,8 @@
+"""nashlib: the library behind the NASH companion notebooks.
+
+One module per concept: ``profiles`` (run sizes), ``models`` (T5 shapes), ``timing`` (the latency
+protocol), ``profiling`` (time per component), ``plotting`` (one look, saved with its numbers),
+``env`` (seeding, run info, atomic writes) and ``notebooks`` (the headless runner).
+"""
+
+__version__ = "0.1.0"

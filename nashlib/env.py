@@ -1,0 +1,118 @@
+"""The run's environment: seeding, thread count, run info, and atomic file writes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["REPO_ROOT", "seed_everything", "set_threads", "run_info", "atomic_write_bytes",
+           "atomic_write_text", "ALLOCATOR_VARS", "start"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# glibc allocator settings that keep freed buffers instead of returning them to the kernel.
+ALLOCATOR_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and every GPU) together."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed={seed!r} has type {type(seed).__name__}; expected int")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def set_threads(threads: int) -> int:
+    """Set torch's intra-op threads (0 keeps torch's default); return the count in force."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
+def _version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def run_info(**extra) -> dict:
+    """What a reader needs to judge a number: versions, hardware, threads, commit, time."""
+    info = {
+        "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in ("nashlib", "torch", "transformers", "numpy", "pandas",
+                                              "matplotlib", "seaborn")},
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "allocator_env": {k: os.environ[k] for k in ALLOCATOR_VARS if k in os.environ},
+    }
+    info.update(extra)
+    return info
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def start(profile, *, seed: int) -> dict:
+    """A notebook's first step: check the device, seed everything, set threads; return a summary."""
+    if profile.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"profile {profile.name!r} runs on a CUDA GPU, and torch sees none "
+                           f"(torch {torch.__version__}, cuda available: False). Use PROFILE='cpu' or "
+                           "'laptop' here, or install a CUDA build of torch on a GPU machine.")
+    seed_everything(seed)
+    threads = set_threads(profile.threads)
+    return {"profile": profile.name, "device": profile.device, "threads": threads, "seed": seed}

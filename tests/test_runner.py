@@ -1,0 +1,69 @@
+import ast
+import json
+
+import pytest
+
+from nashlib import notebooks
+
+EXPECTED = {"fig2_decoder_depth_speed", "fig3_layer_time_vs_seqlen", "fig4_component_profile"}
+
+
+def test_every_paper_notebook_is_found():
+    assert EXPECTED <= set(notebooks.available())
+
+
+def test_unknown_notebook_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown notebook\\(s\\) \\['fig9'\\]; allowed: .*fig2_decoder_depth_speed"):
+        notebooks.select("fig9")
+    assert notebooks.select("fig3_layer_time_vs_seqlen.py,fig2_decoder_depth_speed") == [
+        "fig3_layer_time_vs_seqlen", "fig2_decoder_depth_speed"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_parameters_cell_holds_only_typed_literals(name):
+    src = (notebooks.NOTEBOOK_DIR / f"{name}.py").read_text()
+    assert "kernelspec:" in src and "name: python3" in src
+    cell = src.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0]
+    tree = ast.parse(cell)
+    names = []
+    for stmt in tree.body:
+        assert isinstance(stmt, ast.AnnAssign), f"{name}: parameters cell holds {ast.dump(stmt)[:60]}"
+        ast.literal_eval(stmt.value)  # a plain literal, nothing derived
+        names.append(stmt.target.id)
+    assert names[:3] == ["PROFILE", "OUT_DIR", "SEED"]
+    for line in cell.strip().splitlines():
+        assert "#" in line, f"{name}: parameter without a comment: {line}"
+
+
+def test_default_out_dir_keeps_tests_out_of_figures():
+    assert notebooks.default_out_dir("cpu") == notebooks.REPO_ROOT / "figures"
+    assert notebooks.default_out_dir("smoke") == notebooks.BUILD_DIR / "figures" / "smoke"
+
+
+def test_cli_rejects_unknown_profile(capsys):
+    assert notebooks.main(["run", "--profile", "turbo"]) == 2
+    assert "unknown profile 'turbo'; allowed: smoke, cpu, laptop, paper" in capsys.readouterr().err
+
+
+def test_prepare_injects_parameters(tmp_path):
+    [path] = notebooks.prepare("smoke", tmp_path, only="fig3_layer_time_vs_seqlen", out_dir=tmp_path / "figs")
+    nb = json.loads(path.read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected and "PROFILE = \"smoke\"" in "".join(injected[0]["source"])
+    with pytest.raises(ValueError, match="profile 'cpu' would write into the committed figures"):
+        notebooks.prepare("cpu", tmp_path)
+
+
+def test_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
+    bad = tmp_path / "nb"
+    bad.mkdir()
+    (bad / "broken.py").write_text(
+        '# %% [markdown]\n# A notebook that fails\n\n# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\n'
+        'OUT_DIR: str = "."  # o\n\n# %%\nraise RuntimeError("boom in cell")\n')
+    (bad / "fine.py").write_text('# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\nx = 1\n')
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", bad)
+    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    outcomes = notebooks.run("smoke", progress=False)
+    by_name = {o.name: o for o in outcomes}
+    assert not by_name["broken"].ok and "RuntimeError: boom in cell" in by_name["broken"].error
+    assert by_name["fine"].ok  # the other notebook still ran
