@@ -226,13 +226,18 @@ def empty_cache() -> EncoderDecoderCache:
 
 
 def count_parameters(module: nn.Module, *, exclude_embeddings: bool = True) -> int:
-    """Parameters of ``module`` (each shared tensor once), embeddings and LM head excluded by default."""
+    """Parameters of ``module`` (each shared tensor once), token embeddings and LM head excluded by default.
+
+    Every embedding table with a row per vocabulary entry counts as a token embedding, so a view
+    whose encoder comes from another model (``share_view``) does not count that model's table.
+    """
     seen, total, skip = set(), 0, set()
     if exclude_embeddings:
-        for getter in ("get_input_embeddings", "get_output_embeddings"):
-            emb = getattr(module, getter, lambda: None)()
-            if emb is not None:
-                skip.add(id(emb.weight))
+        vocab = getattr(getattr(module, "config", None), "vocab_size", None)
+        out = module.get_output_embeddings() if hasattr(module, "get_output_embeddings") else None
+        for m in module.modules():
+            if isinstance(m, nn.Embedding) and m.num_embeddings == vocab or m is out:
+                skip.add(id(m.weight))
     for p in module.parameters():
         if id(p) in seen or id(p) in skip:
             continue

@@ -8,7 +8,8 @@
 with papermill (kernel ``python3``, working directory ``notebooks/``) with the parameters
 ``PROFILE`` and ``OUT_DIR`` injected, and keeps the executed copy under ``build/notebooks/<profile>/``.
 The ``cpu`` profile writes its figures to the committed ``figures/``; every other profile writes to
-``build/figures/<profile>/``. A failing notebook is reported with the cell that raised, the others
+``build/figures/<profile>/``. After the run, ``REPORT.md`` in that folder gathers every notebook's
+findings and verdicts (``nashlib.report``). A failing notebook is reported with the cell that raised, the others
 still run, and the exit status is non-zero.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from . import profiles
 from .env import REPO_ROOT, atomic_write_text
+from .report import write_report
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
@@ -104,6 +106,8 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
             outcomes.append(Outcome(name, False, time.perf_counter() - start, msg))
         except Exception as err:  # kernel died, notebook unreadable, ...
             outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
+    if out.is_dir():
+        write_report(out)
     return outcomes
 
 

@@ -123,11 +123,11 @@ _CPU = dict(
     description="offline on 2 CPU threads: real t5-base / t5-small shapes, random weights for timing",
     device="cpu", threads=2,
     teacher_shape="t5-base", small_shape="t5-small",
-    warmup=1, repeats=3, batch=4, beams=4, src_len=256, new_tokens=32,
+    warmup=1, repeats=5, batch=4, beams=4, src_len=256, new_tokens=32,
     decoder_depths=(12, 6, 4, 3, 2, 1), encoder_sparsity=0.3,
     seq_lens=(1, 8, 32, 128, 512), layer_heads=(12, 6, 2), layer_d_ff=(3072, 1536, 512),
     layer_batch=4, memory_len=256, min_sample_s=0.05,
-    profile_repeats=2,
+    profile_repeats=4,
 )
 
 _LAPTOP = dict(

@@ -116,13 +116,20 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
 
 
 def speedups(samples: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Speedup of every configuration against ``baseline``, paired within each round."""
+    """Speedup of every configuration against ``baseline``, paired within each round.
+
+    ``speedup`` is the median over rounds of (baseline time / configuration time) in that round;
+    quartiles and extremes of those ratios give its spread; ``speedup_of_medians`` is the unpaired
+    ratio of median times, for comparison.
+    """
     if baseline not in set(samples.config):
         raise ValueError(f"baseline {baseline!r} was not timed; timed: {sorted(set(samples.config))}")
     wide = samples.pivot(index="repeat", columns="config", values="wall_s")
     ratios = wide[baseline].to_numpy()[:, None] / wide
     out = pd.DataFrame({
         "speedup": ratios.median(),
+        "speedup_q25": ratios.quantile(0.25),
+        "speedup_q75": ratios.quantile(0.75),
         "speedup_min": ratios.min(),
         "speedup_max": ratios.max(),
         "speedup_of_medians": wide[baseline].median() / wide.median(),

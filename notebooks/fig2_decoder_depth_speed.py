@@ -47,10 +47,9 @@ import time
 
 import pandas as pd
 
-from nashlib import env, models, paper, plotting, profiles, timing
+from nashlib import env, models, paper, plotting, timing
 
-P = profiles.get(PROFILE, **OVERRIDES)
-RUN = env.start(P, seed=SEED)
+P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
 SHAPE = models.shape(P.teacher_shape)
 RUN
@@ -110,13 +109,13 @@ data = pd.DataFrame([dict(config=c, **meta[c]) for c in summary.config]).merge(s
 data["params_M"] = [models.count_parameters(configs[c]) / 1e6 for c in data.config]
 assert (data.wall_median_s > 0).all() and (data.speedup > 0).all()
 data[["config", "decoder_layers", "params_M", "wall_median_s", "spread", "cpu_per_wall", "speedup",
-      "speedup_min", "speedup_max"]].round(3)
+      "speedup_q25", "speedup_q75"]].round(3)
 
 # %% [markdown]
 # ## The figure
 #
 # Left: speedup against the T5-base shape as the decoder gets shallower, for the four
-# encoder/decoder width combinations, with T5-small's shape as a dashed line and the paper's Table 1
+# encoder/decoder width combinations (bars: quartiles of the per-round ratios), with T5-small's shape as a dashed line and the paper's Table 1
 # speedups for NASH-2/3/4 (the range over its four datasets). Right: the same configurations as
 # latency against the number of (non-embedding) parameters, which shows that size alone does not
 # predict speed.
@@ -128,7 +127,7 @@ grid = data[data.encoder.isin(["full", "narrow"])]
 for (enc, dec), grp in grid.groupby(["encoder", "decoder"], sort=False):
     grp = grp.sort_values("decoder_layers")
     label = f"{enc} encoder, {dec}-width decoder"
-    ax.errorbar(grp.decoder_layers, grp.speedup, yerr=[grp.speedup - grp.speedup_min, grp.speedup_max - grp.speedup],
+    ax.errorbar(grp.decoder_layers, grp.speedup, yerr=[grp.speedup - grp.speedup_q25, grp.speedup_q75 - grp.speedup],
                 marker="o", ms=4, capsize=2, label=label)
     ax2.plot(grp.params_M, grp.wall_median_s, marker="o", ms=4, label=label)
 small_row = data[data.config == "T5-small shape"].iloc[0]

@@ -39,10 +39,9 @@ import time
 
 import pandas as pd
 
-from nashlib import env, models, paper, plotting, profiles, profiling, timing
+from nashlib import env, models, paper, plotting, profiling, timing
 
-P = profiles.get(PROFILE, **OVERRIDES)
-RUN = env.start(P, seed=SEED)
+P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
 model = models.build_t5(P.teacher_shape, seed=SEED, device=P.device)
 inputs = timing.random_inputs(model.config.vocab_size, P.batch, P.src_len, seed=SEED, device=P.device)
@@ -68,6 +67,7 @@ rows = rows[len(MODES) * P.warmup:]  # drop the warm-up runs' profiles
 overhead = timing.summarize(samples).set_index("config").wall_median_s
 overhead = pd.Series({m: overhead[f"{m} hooked"] / overhead[f"{m} plain"] - 1 for m in MODES}, name="hook overhead")
 print((100 * overhead).round(1).astype(str) + " %")
+print("(a negative overhead means the hooks cost less than the run-to-run noise)" if (overhead < 0).any() else "")
 
 # %% [markdown]
 # ## Shares of the time
@@ -103,7 +103,7 @@ lo, hi = paper.FIGURE4_LN_DROPOUT_SHARE
 ax.set(xlim=(0, 1), xlabel="share of generate() time", ylabel="")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize=8)
 ax.set_title(f"Figure 4: {P.teacher_shape} shape, batch {P.batch}, source {P.src_len}, {P.new_tokens} new tokens, "
-             f"{P.device}, {RUN['threads']} threads (hooks add {100 * overhead.max():.0f}%)")
+             f"{P.device}, {RUN['threads']} threads (hook overhead {100 * overhead.max():+.0f}%)")
 plotting.plt.show()
 
 # %% [markdown]

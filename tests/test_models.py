@@ -129,3 +129,10 @@ def test_load_reads_a_saved_model(tmp_path):
     with torch.no_grad():
         assert torch.allclose(m(input_ids=ids, decoder_input_ids=ids).logits,
                               again(input_ids=ids, decoder_input_ids=ids).logits)
+
+
+def test_count_parameters_of_a_view_ignores_the_other_models_embedding():
+    base = models.build_t5("tiny", seed=1)
+    other = models.build_t5("tiny", seed=2)
+    view = models.share_view(base, decoder_layers=4, encoder_from=other)
+    assert models.count_parameters(view) == models.count_parameters(base)

@@ -67,3 +67,24 @@ def test_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     by_name = {o.name: o for o in outcomes}
     assert not by_name["broken"].ok and "RuntimeError: boom in cell" in by_name["broken"].error
     assert by_name["fine"].ok  # the other notebook still ran
+
+
+def test_report_gathers_findings_from_run_info(tmp_path):
+    from nashlib import report
+
+    (tmp_path / "figA.json").write_text(json.dumps(dict(
+        figure="figA", profile="cpu", cpu="Some CPU", torch_threads=2, git_commit="abc",
+        findings=[dict(finding="Figure 3", claim="c|laim", paper="p", ours="o", verdict="partly holds")])))
+    (tmp_path / "figB.json").write_text(json.dumps(dict(figure="figB", profile="cpu", gpu="H100", findings=[])))
+    path = report.write_report(tmp_path)
+    text = path.read_text()
+    assert "| Figure 3 | c\\|laim | p | o | **partly holds** | [figA](figA.png) | cpu | Some CPU, 2 threads |" in text
+    assert "commit(s) abc" in text
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json: not a readable run-info JSON"):
+        report.collect(tmp_path)
+
+
+def test_run_rejects_bad_overrides_before_starting_a_kernel():
+    with pytest.raises(TypeError, match="repeats='3' has type str; expected int"):
+        notebooks.run("smoke", only="fig3_layer_time_vs_seqlen", overrides={"repeats": "3"}, progress=False)
