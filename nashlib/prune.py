@@ -1,0 +1,198 @@
+"""NASH and CoFi-T5 end to end: select decoder layers, prune with L0 masks while distilling, compact.
+
+The training loop runs on ``accelerate`` (device placement, mixed precision, multi-GPU, and the
+checkpoint of model, optimizer, RNG states, masks and multipliers). A run writes a checkpoint every
+``checkpoint_every`` steps into its run folder (atomically: a half-written checkpoint is never taken
+for a finished one) and, started again with the same configuration, resumes from it; killed and
+resumed, it ends with the same masks as an uninterrupted run.
+
+Data is a function ``batch(step) -> dict`` of tensors (``input_ids``, ``attention_mask``, ``labels``),
+so that the batch at a step does not depend on how many times the run was interrupted.
+
+NASH (Section 4): the student keeps ``decoder_layers`` teacher decoder layers chosen by ``selection``;
+L0 masks on the *encoder's* heads and FFN units; the Lagrangian constrains the encoder's sparsity.
+CoFi-T5 (the baseline): masks of every type (heads, FFN units, whole attention and FFN sublayers,
+hidden dimensions) on encoder and decoder; the Lagrangian constrains the whole model. Simplification:
+CoFi's dynamic layer-distillation alignment is replaced by matching each student layer with the
+teacher layer at the same position (the student starts as a copy of the teacher, so the positions
+coincide until layer masks close a layer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .compact import compact
+from .distill import BlockOutputs, distillation_loss
+from .env import atomic_write_text
+from .l0 import Lagrangian, target_schedule
+from .select import STRATEGIES, keep_decoder_layers, select_layers
+from .sites import PruningMasks
+
+__all__ = ["PruneConfig", "PruneResult", "prune", "METHODS"]
+
+METHODS = {
+    "nash": dict(types=("heads", "ffn_units"), parts=("encoder",), scope="encoder"),
+    "cofi": dict(types=("heads", "ffn_units", "mha_layer", "ffn_layer", "hidden"), parts=("encoder", "decoder"),
+                 scope="model"),
+}
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    method: str = "nash"  # "nash" or "cofi"
+    target_sparsity: float = 0.3  # of the encoder (nash) or of the whole model (cofi)
+    decoder_layers: int | None = 3  # nash: decoder layers kept; None keeps all (cofi ignores it)
+    selection: str = "uniform"  # nash: uniform | uniform-paper | low | high
+    steps: int = 200  # optimizer steps
+    warmup_steps: int = 100  # steps over which the target sparsity rises linearly from 0
+    lr: float = 3e-5  # AdamW learning rate of the model weights
+    mask_lr: float = 0.01  # learning rate of the masks' log_alpha
+    reg_lr: float = 0.01  # learning rate of the Lagrange multipliers (gradient ascent)
+    lambda_enc: float = 1e-3  # weight of the encoder hidden-state MSE
+    lambda_dec: float = 1e-3  # weight of the decoder hidden-state MSE
+    temperature: float = 1.0  # distillation temperature
+    droprate_init: float = 0.5  # initial drop rate of head and unit masks
+    seed: int = 0  # seeds the masks' noise, dropout and mask sampling
+    checkpoint_every: int = 50  # steps between checkpoints (0: none)
+    mixed_precision: str = "no"  # accelerate's setting: no | fp16 | bf16
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; allowed: {', '.join(METHODS)}")
+        if not isinstance(self.target_sparsity, (int, float)) or not 0 <= self.target_sparsity < 1:
+            raise ValueError(f"target_sparsity={self.target_sparsity!r}; allowed: 0 <= target < 1")
+        if self.selection not in STRATEGIES:
+            raise ValueError(f"unknown selection strategy {self.selection!r}; allowed: {', '.join(STRATEGIES)}")
+        for key in ("steps", "warmup_steps", "checkpoint_every"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < (1 if key == "steps" else 0):
+                raise ValueError(f"{key}={value!r}; allowed: an integer >= {1 if key == 'steps' else 0}")
+
+    def key(self) -> str:
+        """A short hash of every field: the run folder's name, so a changed setting never resumes an old run."""
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class PruneResult:
+    model: torch.nn.Module  # the compacted model
+    student: torch.nn.Module  # the masked student (dense weights), for inspection
+    masks: PruningMasks
+    decoder_map: list[int]  # teacher decoder layer behind each student layer
+    report: dict  # sparsities, final loss terms
+    history: list[dict]  # one row per step
+
+
+def _student(teacher, cfg: PruneConfig):
+    L = teacher.config.num_decoder_layers if teacher.config.model_type == "t5" else teacher.config.decoder_layers
+    if cfg.method == "nash" and cfg.decoder_layers is not None:
+        indices = select_layers(L, cfg.decoder_layers, cfg.selection)
+        return keep_decoder_layers(teacher, indices), indices
+    import copy
+    return copy.deepcopy(teacher), list(range(L))
+
+
+def _save_checkpoint(acc, run_dir: Path, step: int, history: list[dict]) -> None:
+    final, tmp, old = run_dir / "checkpoint", run_dir / "checkpoint.tmp", run_dir / "checkpoint.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    acc.save_state(str(tmp), safe_serialization=False)  # T5 ties tensors
+    atomic_write_text(tmp / "progress.json", json.dumps({"step": step, "history": history}))
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str | os.PathLike, *,
+          stop_after: int | None = None, progress: bool = True) -> PruneResult | None:
+    """Prune a copy of ``teacher`` under ``cfg``; the run lives in ``run_root/<method>-<cfg.key()>``.
+
+    ``stop_after`` ends the call after that many steps of this call (the checkpoint stays), as a
+    killed run would; it then returns None. Calling again resumes.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm import tqdm
+
+    run_dir = Path(run_root) / f"{cfg.method}-{cfg.key()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=2))
+    set_seed(cfg.seed)
+    spec = METHODS[cfg.method]
+    teacher.eval()
+    student, decoder_map = _student(teacher, cfg)
+    masks = PruningMasks(student, types=spec["types"], parts=spec["parts"], droprate_init=cfg.droprate_init)
+    lagrangian = Lagrangian()
+    optimizer = torch.optim.AdamW([
+        {"params": list(student.parameters()), "lr": cfg.lr, "weight_decay": 0.0},
+        {"params": list(masks.parameters()), "lr": cfg.mask_lr, "weight_decay": 0.0},
+        {"params": list(lagrangian.parameters()), "lr": cfg.reg_lr, "weight_decay": 0.0},
+    ])
+    acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
+    student, masks, lagrangian, optimizer = acc.prepare(student, masks, lagrangian, optimizer)
+    teacher.to(acc.device)
+    raw_student, raw_masks = acc.unwrap_model(student), acc.unwrap_model(masks)
+    raw_masks.model_ref = [raw_student]
+
+    start, history = 0, []
+    if (run_dir / "checkpoint" / "progress.json").exists():
+        acc.load_state(str(run_dir / "checkpoint"))
+        saved = json.loads((run_dir / "checkpoint" / "progress.json").read_text())
+        start, history = saved["step"], saved["history"]
+
+    student.train()
+    masks.train()
+    steps = range(start, cfg.steps)
+    bar = tqdm(steps, desc=f"{cfg.method} pruning", initial=start, total=cfg.steps, disable=not progress)
+    done_here = 0
+    with raw_masks:
+        for step in bar:
+            data = {k: v.to(acc.device) for k, v in batch(step).items()}
+            with torch.no_grad(), BlockOutputs(teacher) as t_blocks:
+                t_logits = teacher(**data).logits
+            with acc.autocast(), BlockOutputs(raw_student) as s_blocks:
+                s_logits = student(**data).logits
+                terms = distillation_loss(s_logits, t_logits, s_blocks, t_blocks, decoder_map=decoder_map,
+                                          labels=data.get("labels"), attention_mask=data.get("attention_mask"),
+                                          lambda_enc=cfg.lambda_enc, lambda_dec=cfg.lambda_dec,
+                                          temperature=cfg.temperature)
+            target = target_schedule(step, target=cfg.target_sparsity, warmup_steps=cfg.warmup_steps)
+            expected = raw_masks.expected_sparsity(spec["scope"])
+            reg = lagrangian(expected, target)
+            loss = terms["loss"] + reg
+            acc.backward(loss)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            raw_masks.clamp_()
+            row = {"step": step + 1, "target": target, "expected_sparsity": float(expected), "reg": float(reg),
+                   "lambda_1": float(acc.unwrap_model(lagrangian).lambda_1),
+                   "lambda_2": float(acc.unwrap_model(lagrangian).lambda_2),
+                   **{k: float(v) for k, v in terms.items()}}
+            history.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", target=f"{target:.3f}", sparsity=f"{row['expected_sparsity']:.3f}",
+                            l1=f"{row['lambda_1']:.3f}")
+            done_here += 1
+            if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
+                _save_checkpoint(acc, run_dir, step + 1, history)
+            if stop_after is not None and done_here >= stop_after and step + 1 < cfg.steps:
+                return None
+    raw_student.eval()
+    raw_masks.eval()
+    teacher_sizes = PruningMasks(teacher, types=(), parts=()).full_sizes()  # sparsity is against the teacher
+    report = {"method": cfg.method, "target_sparsity": cfg.target_sparsity, "scope": spec["scope"],
+              "decoder_map": decoder_map, **raw_masks.sparsity_report(teacher_sizes),
+              "final": history[-1] if history else {}}
+    model = compact(raw_student, raw_masks)
+    atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
+    return PruneResult(model, raw_student, raw_masks, decoder_map, report, history)

@@ -1,0 +1,349 @@
+"""Where masks act on stock Hugging Face modules, and how much each mask is worth in parameters.
+
+No modeling file is copied. For each supported architecture an *adapter* lists, per layer, the
+attention blocks (their q, k, v, o projections) and FFNs (their input and output projections) of the
+library's own modules. :class:`PruningMasks` then acts through forward hooks:
+
+- heads: a pre-hook on the output projection ``o`` scales each head's slice of its input, (B, T, H*d_kv);
+- FFN units: a pre-hook on the FFN's output projection scales its input, (B, T, d_ff);
+- whole attention or FFN sublayers (CoFi): a hook on the same projection scales its output;
+- hidden dimensions (CoFi, T5 only): hooks scale the token embeddings and every sublayer's output, so
+  the residual stream is zero in a pruned dimension.
+
+Masks are drawn once per forward pass of the whole model (so encoder and decoder see one sample) and
+are deterministic in eval mode. Sparsity is counted from the model's real shapes: a head costs
+``4 * d_model * d_kv``, an FFN unit ``2 * d_model`` (``3 * d_model`` when gated); with a hidden mask
+each of those scales with the kept share of ``d_model``. Embeddings are not counted, as in the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .l0 import HardConcrete
+
+__all__ = ["Attn", "FFN", "Arch", "arch_of", "MASK_TYPES", "PruningMasks"]
+
+
+@dataclass
+class Attn:
+    q: nn.Linear
+    k: nn.Linear
+    v: nn.Linear
+    o: nn.Linear
+    n_heads: int
+    d_head: int
+    module: nn.Module  # the attention module itself
+
+
+@dataclass
+class FFN:
+    inputs: list[nn.Linear]  # wi, or wi_0 and wi_1 (gated), or fc1
+    output: nn.Linear  # wo or fc2
+
+
+@dataclass
+class Arch:
+    """An encoder-decoder model seen as lists of layers; ``blocks[part][kind][layer]``."""
+
+    name: str
+    d_model: int
+    embeddings: list[nn.Module]  # token embedding modules whose outputs the hidden mask scales
+    blocks: dict[str, dict[str, list]] = field(default_factory=dict)  # part -> {"self", "cross", "ffn"}
+
+    def layers(self, part: str) -> int:
+        return len(self.blocks[part]["ffn"])
+
+
+def _t5_arch(model) -> Arch:
+    arch = Arch(model.config.model_type, model.config.d_model, [model.encoder.embed_tokens, model.decoder.embed_tokens])
+    for part, stack in (("encoder", model.encoder), ("decoder", model.decoder)):
+        kinds = {"self": [], "cross": [], "ffn": []}
+        for block in stack.block:
+            sa = block.layer[0].SelfAttention
+            kinds["self"].append(Attn(sa.q, sa.k, sa.v, sa.o, sa.n_heads, sa.key_value_proj_dim, sa))
+            if part == "decoder":
+                ca = block.layer[1].EncDecAttention
+                kinds["cross"].append(Attn(ca.q, ca.k, ca.v, ca.o, ca.n_heads, ca.key_value_proj_dim, ca))
+            ff = getattr(block.layer[-1], "DenseReluDense", None)  # None: sublayer removed by compaction
+            if ff is None:
+                kinds["ffn"].append(None)
+                continue
+            ins = [ff.wi_0, ff.wi_1] if hasattr(ff, "wi_0") else [ff.wi]
+            kinds["ffn"].append(FFN(ins, ff.wo))
+        if part == "encoder":
+            del kinds["cross"]
+        arch.blocks[part] = kinds
+    return arch
+
+
+def _bart_arch(model) -> Arch:
+    inner = model.model
+    arch = Arch(model.config.model_type, model.config.d_model, [inner.encoder.embed_tokens, inner.decoder.embed_tokens])
+    for part, stack in (("encoder", inner.encoder), ("decoder", inner.decoder)):
+        kinds = {"self": [], "cross": [], "ffn": []}
+        for layer in stack.layers:
+            sa = layer.self_attn
+            kinds["self"].append(Attn(sa.q_proj, sa.k_proj, sa.v_proj, sa.out_proj, sa.num_heads, sa.head_dim, sa))
+            if part == "decoder":
+                ca = layer.encoder_attn
+                kinds["cross"].append(Attn(ca.q_proj, ca.k_proj, ca.v_proj, ca.out_proj, ca.num_heads, ca.head_dim, ca))
+            kinds["ffn"].append(FFN([layer.fc1], layer.fc2))
+        if part == "encoder":
+            del kinds["cross"]
+        arch.blocks[part] = kinds
+    return arch
+
+
+_ARCHS = {"t5": _t5_arch, "nash_t5": _t5_arch, "bart": _bart_arch, "nash_bart": _bart_arch}
+
+
+def arch_of(model) -> Arch:
+    kind = getattr(model.config, "model_type", None)
+    if kind not in _ARCHS:
+        raise ValueError(f"model type {kind!r} is not supported; supported: {', '.join(sorted(_ARCHS))}")
+    return _ARCHS[kind](model)
+
+
+# mask type -> (unit, description). NASH uses heads + ffn_units on the encoder; CoFi uses all.
+MASK_TYPES = {
+    "heads": "attention heads (self- and cross-attention)",
+    "ffn_units": "FFN intermediate units",
+    "mha_layer": "whole attention sublayers",
+    "ffn_layer": "whole FFN sublayers",
+    "hidden": "hidden dimensions (shared by every layer; T5 only)",
+}
+
+
+class PruningMasks(nn.Module):
+    """Hard-concrete masks of the chosen ``types`` on the chosen ``parts`` of ``model``, applied by hooks.
+
+    ``parts``: "encoder", "decoder" or both. Keys of :attr:`masks` are ``"{part}_{block}_{type}"``
+    (block: self, cross, ffn) and ``"hidden"``. Use as a context manager or call :meth:`attach` /
+    :meth:`detach`; the model's own modules are not replaced.
+    """
+
+    def __init__(self, model: nn.Module, *, types=("heads", "ffn_units"), parts=("encoder",),
+                 droprate_init: float = 0.5, layer_init_log_alpha: float = 10.0):
+        super().__init__()
+        types, parts = tuple(types), tuple(parts)
+        for t in types:
+            if t not in MASK_TYPES:
+                raise ValueError(f"unknown mask type {t!r}; allowed: {', '.join(MASK_TYPES)}")
+        for p in parts:
+            if p not in ("encoder", "decoder"):
+                raise ValueError(f"unknown part {p!r}; allowed: 'encoder', 'decoder'")
+        self.arch = arch_of(model)
+        if self.arch.name.startswith("nash_"):
+            raise ValueError(f"masks go on a dense model (model type 't5' or 'bart'), not on a compacted "
+                             f"{self.arch.name!r}")
+        if "hidden" in types and self.arch.name != "t5" and self.arch.name != "nash_t5":
+            raise ValueError(f"mask type 'hidden' is supported on T5 only (pre-norm RMSNorm makes compaction "
+                             f"exact there); got model type {self.arch.name!r}")
+        self.types, self.parts = types, parts
+        self.model_ref = [model]  # not a submodule: masks are saved on their own
+        self.masks = nn.ModuleDict()
+        for part in parts:
+            for block, refs in self.arch.blocks[part].items():
+                n_layers = len(refs)
+                if block == "ffn":
+                    if "ffn_units" in types:
+                        units = {r.output.in_features for r in refs}
+                        if len(units) != 1:
+                            raise ValueError(f"{part} FFNs differ in width {sorted(units)}: mask a dense model")
+                        self.masks[f"{part}_ffn_ffn_units"] = HardConcrete(
+                            n_layers * units.pop(), droprate_init=droprate_init, name=f"{part}_ffn_ffn_units")
+                    if "ffn_layer" in types:
+                        self.masks[f"{part}_ffn_ffn_layer"] = HardConcrete(
+                            n_layers, init_log_alpha=layer_init_log_alpha, name=f"{part}_ffn_ffn_layer")
+                else:
+                    if "heads" in types:
+                        self.masks[f"{part}_{block}_heads"] = HardConcrete(
+                            n_layers * refs[0].n_heads, droprate_init=droprate_init, name=f"{part}_{block}_heads")
+                    if "mha_layer" in types:
+                        self.masks[f"{part}_{block}_mha_layer"] = HardConcrete(
+                            n_layers, init_log_alpha=layer_init_log_alpha, name=f"{part}_{block}_mha_layer")
+        if "hidden" in types:
+            self.masks["hidden"] = HardConcrete(self.arch.d_model, droprate_init=droprate_init, name="hidden")
+        self._z: dict[str, torch.Tensor] | None = None
+        self._handles = []
+
+    # -- drawing masks ---------------------------------------------------------------------------
+    def z(self, key: str) -> torch.Tensor | None:
+        """The current mask for ``key`` (drawn once per model forward), or None if absent."""
+        if key not in self.masks:
+            return None
+        if self._z is None:
+            self._z = {}
+            for k, m in self.masks.items():
+                z = m()
+                if k == "hidden" and not self.training:
+                    z = (z > 0).to(z.dtype)  # binary at evaluation: see compact.py (tied embeddings)
+                self._z[k] = z
+        return self._z[key]
+
+    def fresh(self) -> None:
+        """Forget the current draw; the next forward pass draws new masks."""
+        self._z = None
+
+    def deterministic(self) -> dict[str, torch.Tensor]:
+        """Evaluation masks of every key, independent of the module's mode."""
+        was = self.training
+        self.eval()
+        self.fresh()
+        out = {k: self.z(k).detach().clone() for k in self.masks}
+        self.fresh()
+        self.train(was)
+        return out
+
+    def clamp_(self) -> None:
+        for m in self.masks.values():
+            m.clamp_()
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def _layer_z(self, part, block, kind, layer, per_layer):
+        z = self.z(f"{part}_{block}_{kind}")
+        return None if z is None else z.view(-1, per_layer)[layer] if per_layer else z[layer]
+
+    def attach(self) -> "PruningMasks":
+        if self._handles:
+            return self
+        model = self.model_ref[0]
+        self._handles.append(model.register_forward_pre_hook(lambda m, a: self.fresh()))
+        hidden = "hidden" in self.masks
+        if hidden:
+            for emb in self.arch.embeddings:
+                self._handles.append(emb.register_forward_hook(lambda m, a, out: out * self.z("hidden")))
+        for part in self.parts:
+            for block, refs in self.arch.blocks[part].items():
+                for layer, ref in enumerate(refs):
+                    if block == "ffn":
+                        self._hook_ffn(part, layer, ref, hidden)
+                    else:
+                        self._hook_attn(part, block, layer, ref, hidden)
+        if hidden:  # sublayer outputs of parts without other masks must be masked too
+            for part in ("encoder", "decoder"):
+                if part in self.parts:
+                    continue
+                for block, refs in self.arch.blocks[part].items():
+                    for ref in refs:
+                        out = ref.output if block == "ffn" else ref.o
+                        self._handles.append(out.register_forward_hook(lambda m, a, o: o * self.z("hidden")))
+        return self
+
+    def _hook_attn(self, part, block, layer, ref: Attn, hidden: bool):
+        H, d = ref.n_heads, ref.d_head
+
+        def pre(module, args):
+            z = self._layer_z(part, block, "heads", layer, H)
+            if z is None:
+                return None
+            x = args[0]
+            x = (x.view(*x.shape[:-1], H, d) * z[:, None]).view(x.shape)  # (B, T, H, d_kv) scaled per head
+            return (x, *args[1:])
+
+        def post(module, args, out):
+            z = self._layer_z(part, block, "mha_layer", layer, None)
+            if z is not None:
+                out = out * z
+            return out * self.z("hidden") if hidden else out
+
+        self._handles.append(ref.o.register_forward_pre_hook(pre))
+        self._handles.append(ref.o.register_forward_hook(post))
+
+    def _hook_ffn(self, part, layer, ref: FFN, hidden: bool):
+        units = ref.output.in_features
+
+        def pre(module, args):
+            z = self._layer_z(part, "ffn", "ffn_units", layer, units)
+            return None if z is None else (args[0] * z, *args[1:])  # (B, T, d_ff) scaled per unit
+
+        def post(module, args, out):
+            z = self._layer_z(part, "ffn", "ffn_layer", layer, None)
+            if z is not None:
+                out = out * z
+            return out * self.z("hidden") if hidden else out
+
+        self._handles.append(ref.output.register_forward_pre_hook(pre))
+        self._handles.append(ref.output.register_forward_hook(post))
+
+    def detach(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        self.fresh()
+
+    def __enter__(self):
+        return self.attach()
+
+    def __exit__(self, *exc):
+        self.detach()
+        return False
+
+    # -- sparsity --------------------------------------------------------------------------------
+    def _sizes(self, z: dict[str, torch.Tensor] | None) -> dict[str, tuple[torch.Tensor, float]]:
+        """(kept prunable parameters, full prunable parameters) per part; expected when ``z`` is None."""
+
+        def get(key):
+            if key not in self.masks:
+                return None
+            return self.masks[key].prob_nonzero() if z is None else (z[key] > 0).float()
+
+        D = self.arch.d_model
+        hid = get("hidden")
+        d_kept = hid.sum() if hid is not None else torch.tensor(float(D))
+        out = {}
+        for part in ("encoder", "decoder"):
+            kept, full = torch.zeros(()), 0.0
+            for block, refs in self.arch.blocks[part].items():
+                n = len(refs)
+                if block == "ffn":
+                    units = refs[0].output.in_features
+                    per_unit = len(refs[0].inputs) + 1  # 2 for relu, 3 for gated, times d_model
+                    full += n * units * per_unit * D
+                    u = get(f"{part}_ffn_ffn_units") if part in self.parts else None
+                    layer_z = get(f"{part}_ffn_ffn_layer") if part in self.parts else None
+                    per_layer = u.view(n, units).sum(1) if u is not None else torch.full((n,), float(units))
+                    if layer_z is not None:
+                        per_layer = per_layer * layer_z
+                    kept = kept + per_layer.sum() * per_unit * d_kept
+                else:
+                    H, dh = refs[0].n_heads, refs[0].d_head
+                    full += n * H * 4 * dh * D
+                    h = get(f"{part}_{block}_heads") if part in self.parts else None
+                    layer_z = get(f"{part}_{block}_mha_layer") if part in self.parts else None
+                    per_layer = h.view(n, H).sum(1) if h is not None else torch.full((n,), float(H))
+                    if layer_z is not None:
+                        per_layer = per_layer * layer_z
+                    kept = kept + per_layer.sum() * 4 * dh * d_kept
+            out[part] = (kept, full)
+        return out
+
+    def expected_sparsity(self, scope: str = "encoder") -> torch.Tensor:
+        """Differentiable expected sparsity of ``scope`` ("encoder", "decoder" or "model")."""
+        return _sparsity(self._sizes(None), scope)
+
+    def sparsity_report(self, full_sizes: dict[str, float] | None = None) -> dict[str, float]:
+        """Expected and actual (deterministic) sparsity of encoder, decoder and whole model."""
+        with torch.no_grad():
+            exp, act = self._sizes(None), self._sizes(self.deterministic())
+        report = {}
+        for scope in ("encoder", "decoder", "model"):
+            report[f"{scope}_expected"] = float(_sparsity(exp, scope, full_sizes))
+            report[f"{scope}_actual"] = float(_sparsity(act, scope, full_sizes))
+        return report
+
+    def full_sizes(self) -> dict[str, float]:
+        return {part: full for part, (_, full) in self._sizes(None).items()}
+
+
+def _sparsity(sizes, scope, full_sizes=None):
+    parts = ("encoder", "decoder") if scope == "model" else (scope,)
+    if scope not in ("encoder", "decoder", "model"):
+        raise ValueError(f"scope={scope!r}; allowed: 'encoder', 'decoder', 'model'")
+    kept = sum(sizes[p][0] for p in parts)
+    full = sum((full_sizes or {}).get(p, sizes[p][1]) for p in parts)
+    return 1 - kept / full

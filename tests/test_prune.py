@@ -1,0 +1,72 @@
+import warnings
+
+import pytest
+import torch
+
+from nashlib import models
+from nashlib.compact import NashT5ForConditionalGeneration
+from nashlib.prune import PruneConfig, prune
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    return models.build_t5("tiny", seed=0).eval()
+
+
+def _batches(n=16, batch=4, src=10, tgt=5):
+    g = torch.Generator().manual_seed(0)
+    data = [dict(input_ids=torch.randint(2, 500, (batch, src), generator=g),
+                 attention_mask=torch.ones(batch, src, dtype=torch.long),
+                 labels=torch.randint(2, 500, (batch, tgt), generator=g)) for _ in range(n)]
+    return lambda step: data[step % n]
+
+
+# a tiny model on random tokens: a short warm-up, then time for the multipliers to settle
+FAST = dict(steps=300, warmup_steps=100, lr=1e-4, checkpoint_every=0)
+
+
+def test_nash_reaches_the_encoder_target(teacher, tmp_path):
+    cfg = PruneConfig(method="nash", target_sparsity=0.3, decoder_layers=2, mask_lr=0.1, reg_lr=0.1, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
+    rep = result.report
+    assert abs(rep["encoder_actual"] - 0.3) <= 0.01, rep
+    assert rep["decoder_actual"] == pytest.approx(0.5)  # 2 of 4 decoder layers kept, nothing else pruned
+    assert result.decoder_map == [0, 3]
+    assert isinstance(result.model, NashT5ForConditionalGeneration)
+    assert len(result.model.decoder.block) == 2
+    assert (tmp_path / f"nash-{cfg.key()}" / "report.json").exists()
+
+
+def test_cofi_reaches_the_whole_model_target(teacher, tmp_path):
+    cfg = PruneConfig(method="cofi", target_sparsity=0.5, mask_lr=0.2, reg_lr=0.2, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
+    assert abs(result.report["model_actual"] - 0.5) <= 0.02, result.report
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(teacher, tmp_path):
+    cfg = PruneConfig(method="nash", target_sparsity=0.3, decoder_layers=2, steps=12, warmup_steps=6,
+                      mask_lr=0.1, reg_lr=0.1, checkpoint_every=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = prune(teacher, _batches(), cfg, tmp_path / "a", progress=False)
+        assert prune(teacher, _batches(), cfg, tmp_path / "b", stop_after=6, progress=False) is None
+        run = tmp_path / "b" / f"nash-{cfg.key()}"
+        assert (run / "checkpoint" / "progress.json").exists() and not (run / "checkpoint.tmp").exists()
+        resumed = prune(teacher, _batches(), cfg, tmp_path / "b", progress=False)
+    assert len(resumed.history) == 12
+    for key, m in whole.masks.masks.items():
+        assert torch.equal(m.log_alpha, resumed.masks.masks[key].log_alpha), key
+    assert whole.history[-1]["loss"] == resumed.history[-1]["loss"]
+
+
+@pytest.mark.parametrize("kwargs,match", [(dict(target_sparsity=1.0), "target_sparsity=1.0; allowed: 0 <= target < 1"),
+                                          (dict(method="movement"), "unknown method 'movement'"),
+                                          (dict(selection="middle"), "unknown selection strategy 'middle'"),
+                                          (dict(steps=0), "steps=0")])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PruneConfig(**kwargs)
