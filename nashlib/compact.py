@@ -139,7 +139,23 @@ def _shrink_ffn(block, units: int, d_model: int) -> None:
     ff.wo = _linear(units, d_model, dev, dt)
 
 
-class NashT5ForConditionalGeneration(T5ForConditionalGeneration):
+class _LayoutCheckedLoading:
+    """``from_pretrained`` that names the layout when a checkpoint's weights do not fit it."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except (RuntimeError, ValueError) as err:
+            if "mismatch" not in str(err):
+                raise
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: the saved weights do not fit the per-layer layout in its "
+                f"config.json ('nash_layout'); the config and the weights come from different models, or one "
+                f"was edited. Re-save the model with save_pretrained. ({err})") from err
+
+
+class NashT5ForConditionalGeneration(_LayoutCheckedLoading, T5ForConditionalGeneration):
     """T5 with a per-layer layout (see :class:`NashT5Config`); otherwise the stock model."""
 
     config_class = NashT5Config
@@ -196,7 +212,7 @@ class NashBartAttention(BartAttention):
         return out, None
 
 
-class NashBartForConditionalGeneration(BartForConditionalGeneration):
+class NashBartForConditionalGeneration(_LayoutCheckedLoading, BartForConditionalGeneration):
     """BART with a per-layer layout of heads and FFN units (see :class:`NashBartConfig`)."""
 
     config_class = NashBartConfig

@@ -38,7 +38,7 @@ from .l0 import Lagrangian, target_schedule
 from .select import STRATEGIES, keep_decoder_layers, select_layers
 from .sites import PruningMasks
 
-__all__ = ["PruneConfig", "PruneResult", "prune", "METHODS"]
+__all__ = ["PruneConfig", "PruneResult", "prune", "METHODS", "FinetuneConfig", "finetune"]
 
 METHODS = {
     "nash": dict(types=("heads", "ffn_units"), parts=("encoder",), scope="encoder"),
@@ -196,3 +196,81 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     model = compact(raw_student, raw_masks)
     atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
     return PruneResult(model, raw_student, raw_masks, decoder_map, report, history)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    steps: int = 200  # optimizer steps
+    lr: float = 3e-5  # AdamW learning rate
+    distill_weight: float = 0.0  # weight of KL to the teacher's logits beside cross-entropy (0: labels only)
+    temperature: float = 1.0  # distillation temperature
+    seed: int = 0  # seeds dropout
+    checkpoint_every: int = 50  # steps between checkpoints (0: none)
+    mixed_precision: str = "no"  # accelerate's setting
+
+    def __post_init__(self):
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps={self.steps!r}; allowed: an integer >= 1")
+        if not self.distill_weight >= 0:
+            raise ValueError(f"distill_weight={self.distill_weight!r}; allowed: >= 0")
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root: str | os.PathLike, *,
+             teacher=None, stop_after: int | None = None, progress: bool = True) -> list[dict] | None:
+    """Fine-tune ``model`` (e.g. a compacted one) in place on labelled batches; resumable like :func:`prune`.
+
+    Loss: cross-entropy on ``labels``, plus ``distill_weight`` times the KL to ``teacher``'s logits.
+    Returns the history, or None when ``stop_after`` ended the call early.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm import tqdm
+
+    from .distill import kl_logits
+
+    if cfg.distill_weight > 0 and teacher is None:
+        raise ValueError(f"distill_weight={cfg.distill_weight} needs a teacher; pass teacher=...")
+    run_dir = Path(run_root) / f"finetune-{cfg.key()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=2))
+    set_seed(cfg.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
+    model, optimizer = acc.prepare(model, optimizer)
+    if teacher is not None:
+        teacher.to(acc.device).eval()
+    start, history = 0, []
+    if (run_dir / "checkpoint" / "progress.json").exists():
+        acc.load_state(str(run_dir / "checkpoint"))
+        saved = json.loads((run_dir / "checkpoint" / "progress.json").read_text())
+        start, history = saved["step"], saved["history"]
+    model.train()
+    bar = tqdm(range(start, cfg.steps), desc="fine-tuning", initial=start, total=cfg.steps, disable=not progress)
+    for done, step in enumerate(bar, 1):
+        data = {k: v.to(acc.device) for k, v in batch(step).items()}
+        with acc.autocast():
+            out = model(**data)
+            loss = out.loss
+            row = {"step": step + 1, "ce": float(out.loss)}
+            if cfg.distill_weight > 0:
+                with torch.no_grad():
+                    t_logits = teacher(**data).logits
+                kl = kl_logits(out.logits, t_logits, data["labels"] != -100, cfg.temperature)
+                loss = loss + cfg.distill_weight * kl
+                row["kl"] = float(kl)
+        acc.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        row["loss"] = float(loss)
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}")
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
+            _save_checkpoint(acc, run_dir, step + 1, history)
+        if stop_after is not None and done >= stop_after and step + 1 < cfg.steps:
+            return None
+    acc.unwrap_model(model).eval()
+    atomic_write_text(run_dir / "history.json", json.dumps(history))
+    return history

@@ -70,3 +70,47 @@ def test_interrupted_and_resumed_equals_uninterrupted(teacher, tmp_path):
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PruneConfig(**kwargs)
+
+
+def test_pipeline_select_prune_compact_finetune_save_load(teacher, tmp_path):
+    from transformers import AutoModelForSeq2SeqLM
+
+    from nashlib.prune import FinetuneConfig, finetune
+
+    batches = _batches()
+    cfg = PruneConfig(method="nash", target_sparsity=0.3, decoder_layers=2, steps=20, warmup_steps=10,
+                      mask_lr=0.1, reg_lr=0.1, checkpoint_every=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prune(teacher, batches, cfg, tmp_path, progress=False)
+        small = result.model
+        before = [p.detach().clone() for p in small.parameters()]
+        history = finetune(small, batches, FinetuneConfig(steps=6, lr=1e-3, distill_weight=0.5, checkpoint_every=3),
+                           tmp_path, teacher=teacher, progress=False)
+        assert len(history) == 6 and all("kl" in row and row["loss"] > 0 for row in history)
+        assert any(not torch.equal(a, b) for a, b in zip(before, small.parameters()))
+        small.save_pretrained(tmp_path / "model")
+        loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "model")
+    ids = batches(0)["input_ids"]
+    assert torch.equal(loaded.generate(input_ids=ids, num_beams=4, max_new_tokens=5),
+                       small.generate(input_ids=ids, num_beams=4, max_new_tokens=5))
+    with pytest.raises(ValueError, match="distill_weight=0.5 needs a teacher"):
+        finetune(small, batches, FinetuneConfig(distill_weight=0.5), tmp_path)
+
+
+def test_checkpoint_whose_layout_does_not_match_its_weights(teacher, tmp_path):
+    import json
+
+    from transformers import AutoModelForSeq2SeqLM
+
+    from nashlib.compact import compact
+
+    compact(teacher).save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["nash_layout"]["encoder"][0]["d_ff"] = 7  # the weights still have 256 units
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="saved weights do not fit the per-layer layout"):
+        warnings.simplefilter("ignore")
+        AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
