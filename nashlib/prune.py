@@ -20,6 +20,7 @@ coincide until layer masks close a layer).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -52,7 +53,7 @@ class PruneConfig:
     method: str = "nash"  # "nash" or "cofi"
     target_sparsity: float = 0.3  # of the encoder (nash) or of the whole model (cofi)
     decoder_layers: int | None = 3  # nash: decoder layers kept; None keeps all (cofi ignores it)
-    selection: str = "uniform"  # nash: uniform | uniform-paper | low | high
+    selection: str = "uniform"  # nash: uniform | uniform-paper | low | high | l0 (learned layer masks)
     steps: int = 200  # optimizer steps
     warmup_steps: int = 100  # steps over which the target sparsity rises linearly from 0
     lr: float = 3e-5  # AdamW learning rate of the model weights
@@ -71,8 +72,12 @@ class PruneConfig:
             raise ValueError(f"unknown method {self.method!r}; allowed: {', '.join(METHODS)}")
         if not isinstance(self.target_sparsity, (int, float)) or not 0 <= self.target_sparsity < 1:
             raise ValueError(f"target_sparsity={self.target_sparsity!r}; allowed: 0 <= target < 1")
-        if self.selection not in STRATEGIES:
-            raise ValueError(f"unknown selection strategy {self.selection!r}; allowed: {', '.join(STRATEGIES)}")
+        if self.selection not in STRATEGIES + ("l0",):
+            raise ValueError(f"unknown selection strategy {self.selection!r}; allowed: "
+                             f"{', '.join(STRATEGIES + ('l0',))}")
+        if self.selection == "l0" and (self.method != "nash" or self.decoder_layers is None):
+            raise ValueError("selection='l0' learns which decoder layers NASH keeps: it needs method='nash' "
+                             "and decoder_layers set")
         for key in ("steps", "warmup_steps", "checkpoint_every"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < (1 if key == "steps" else 0):
@@ -94,9 +99,13 @@ class PruneResult:
     history: list[dict]  # one row per step
 
 
+def _decoder_depth(model) -> int:
+    return model.config.num_decoder_layers if model.config.model_type == "t5" else model.config.decoder_layers
+
+
 def _student(teacher, cfg: PruneConfig):
-    L = teacher.config.num_decoder_layers if teacher.config.model_type == "t5" else teacher.config.decoder_layers
-    if cfg.method == "nash" and cfg.decoder_layers is not None:
+    L = _decoder_depth(teacher)
+    if cfg.method == "nash" and cfg.decoder_layers is not None and cfg.selection != "l0":
         indices = select_layers(L, cfg.decoder_layers, cfg.selection)
         return keep_decoder_layers(teacher, indices), indices
     import copy
@@ -134,16 +143,27 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     student, decoder_map = _student(teacher, cfg)
     masks = PruningMasks(student, types=spec["types"], parts=spec["parts"], droprate_init=cfg.droprate_init)
     lagrangian = Lagrangian()
+    learn_layers = cfg.selection == "l0" and cfg.method == "nash"
+    # learned selection: a second mask set (whole decoder layers) and a second constraint on their number
+    layer_masks = PruningMasks(student, types=("layer",), parts=("decoder",)) if learn_layers else None
+    layer_lagrangian = Lagrangian() if learn_layers else None
+    extra = [layer_masks, layer_lagrangian] if learn_layers else []
     optimizer = torch.optim.AdamW([
         {"params": list(student.parameters()), "lr": cfg.lr, "weight_decay": 0.0},
-        {"params": list(masks.parameters()), "lr": cfg.mask_lr, "weight_decay": 0.0},
-        {"params": list(lagrangian.parameters()), "lr": cfg.reg_lr, "weight_decay": 0.0},
+        {"params": list(masks.parameters()) + (list(layer_masks.parameters()) if learn_layers else []),
+         "lr": cfg.mask_lr, "weight_decay": 0.0},
+        {"params": list(lagrangian.parameters()) + (list(layer_lagrangian.parameters()) if learn_layers else []),
+         "lr": cfg.reg_lr, "weight_decay": 0.0},
     ])
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
-    student, masks, lagrangian, optimizer = acc.prepare(student, masks, lagrangian, optimizer)
+    student, masks, lagrangian, optimizer, *extra = acc.prepare(student, masks, lagrangian, optimizer, *extra)
     teacher.to(acc.device)
     raw_student, raw_masks = acc.unwrap_model(student), acc.unwrap_model(masks)
     raw_masks.model_ref = [raw_student]
+    raw_layers = acc.unwrap_model(extra[0]) if learn_layers else None
+    if learn_layers:
+        raw_layers.model_ref = [raw_student]
+        L = _decoder_depth(teacher)
 
     start, history = 0, []
     if (run_dir / "checkpoint" / "progress.json").exists():
@@ -156,7 +176,10 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     steps = range(start, cfg.steps)
     bar = tqdm(steps, desc=f"{cfg.method} pruning", initial=start, total=cfg.steps, disable=not progress)
     done_here = 0
-    with raw_masks:
+    with contextlib.ExitStack() as hooks:
+        hooks.enter_context(raw_masks)
+        if learn_layers:
+            hooks.enter_context(raw_layers)
         for step in bar:
             data = {k: v.to(acc.device) for k, v in batch(step).items()}
             with torch.no_grad(), BlockOutputs(teacher) as t_blocks:
@@ -170,15 +193,22 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
             target = target_schedule(step, target=cfg.target_sparsity, warmup_steps=cfg.warmup_steps)
             expected = raw_masks.expected_sparsity(spec["scope"])
             reg = lagrangian(expected, target)
+            if learn_layers:  # the share of decoder layers dropped warms up to 1 - d_s / L like the sparsity
+                layer_target = target_schedule(step, target=1 - cfg.decoder_layers / L, warmup_steps=cfg.warmup_steps)
+                reg = reg + extra[1](1 - raw_layers.expected_layers("decoder") / L, layer_target)
             loss = terms["loss"] + reg
             acc.backward(loss)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             raw_masks.clamp_()
+            if learn_layers:
+                raw_layers.clamp_()
             row = {"step": step + 1, "target": target, "expected_sparsity": float(expected), "reg": float(reg),
                    "lambda_1": float(acc.unwrap_model(lagrangian).lambda_1),
                    "lambda_2": float(acc.unwrap_model(lagrangian).lambda_2),
                    **{k: float(v) for k, v in terms.items()}}
+            if learn_layers:
+                row["expected_decoder_layers"] = float(raw_layers.expected_layers("decoder"))
             history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.3f}", target=f"{target:.3f}", sparsity=f"{row['expected_sparsity']:.3f}",
                             l1=f"{row['lambda_1']:.3f}")
@@ -189,10 +219,22 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
                 return None
     raw_student.eval()
     raw_masks.eval()
+    layer_report = {}
+    if learn_layers:  # keep the layers whose (binary) evaluation mask is open, then move the width masks over
+        z = raw_layers.deterministic()["decoder_layer"]
+        kept = torch.nonzero(z > 0).flatten().tolist() or [int(raw_layers.masks["decoder_layer"].log_alpha.argmax())]
+        layer_report = {"decoder_layers_kept": kept, "decoder_layers_target": cfg.decoder_layers,
+                        "decoder_layers_hit_target": len(kept) == cfg.decoder_layers}
+        raw_student = keep_decoder_layers(raw_student, kept)
+        state = raw_masks.state_dict()
+        raw_masks = PruningMasks(raw_student, types=spec["types"], parts=spec["parts"])
+        raw_masks.load_state_dict(state)
+        raw_masks.eval()
+        decoder_map = kept
     teacher_sizes = PruningMasks(teacher, types=(), parts=()).full_sizes()  # sparsity is against the teacher
-    report = {"method": cfg.method, "target_sparsity": cfg.target_sparsity, "scope": spec["scope"],
-              "decoder_map": decoder_map, **raw_masks.sparsity_report(teacher_sizes),
-              "final": history[-1] if history else {}}
+    report = {"method": cfg.method, "selection": cfg.selection, "target_sparsity": cfg.target_sparsity,
+              "scope": spec["scope"], "decoder_map": decoder_map, **layer_report,
+              **raw_masks.sparsity_report(teacher_sizes), "final": history[-1] if history else {}}
     model = compact(raw_student, raw_masks)
     atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
     return PruneResult(model, raw_student, raw_masks, decoder_map, report, history)

@@ -53,6 +53,7 @@ class Arch:
     d_model: int
     embeddings: list[nn.Module]  # token embedding modules whose outputs the hidden mask scales
     blocks: dict[str, dict[str, list]] = field(default_factory=dict)  # part -> {"self", "cross", "ffn"}
+    layer_modules: dict[str, list[nn.Module]] = field(default_factory=dict)  # part -> the blocks themselves
 
     def layers(self, part: str) -> int:
         return len(self.blocks[part]["ffn"])
@@ -77,6 +78,7 @@ def _t5_arch(model) -> Arch:
         if part == "encoder":
             del kinds["cross"]
         arch.blocks[part] = kinds
+        arch.layer_modules[part] = list(stack.block)
     return arch
 
 
@@ -95,6 +97,7 @@ def _bart_arch(model) -> Arch:
         if part == "encoder":
             del kinds["cross"]
         arch.blocks[part] = kinds
+        arch.layer_modules[part] = list(stack.layers)
     return arch
 
 
@@ -115,6 +118,7 @@ MASK_TYPES = {
     "mha_layer": "whole attention sublayers",
     "ffn_layer": "whole FFN sublayers",
     "hidden": "hidden dimensions (shared by every layer; T5 only)",
+    "layer": "whole layers (binary at evaluation; T5 only): learned layer selection",
 }
 
 
@@ -140,9 +144,10 @@ class PruningMasks(nn.Module):
         if self.arch.name.startswith("nash_"):
             raise ValueError(f"masks go on a dense model (model type 't5' or 'bart'), not on a compacted "
                              f"{self.arch.name!r}")
-        if "hidden" in types and self.arch.name != "t5" and self.arch.name != "nash_t5":
-            raise ValueError(f"mask type 'hidden' is supported on T5 only (pre-norm RMSNorm makes compaction "
-                             f"exact there); got model type {self.arch.name!r}")
+        for t in ("hidden", "layer"):
+            if t in types and self.arch.name != "t5":
+                raise ValueError(f"mask type {t!r} is supported on T5 only (pre-norm residual blocks make it "
+                                 f"exact to compact there); got model type {self.arch.name!r}")
         self.types, self.parts = types, parts
         self.model_ref = [model]  # not a submodule: masks are saved on their own
         self.masks = nn.ModuleDict()
@@ -168,6 +173,10 @@ class PruningMasks(nn.Module):
                             n_layers, init_log_alpha=layer_init_log_alpha, name=f"{part}_{block}_mha_layer")
         if "hidden" in types:
             self.masks["hidden"] = HardConcrete(self.arch.d_model, droprate_init=droprate_init, name="hidden")
+        if "layer" in types:
+            for part in parts:
+                self.masks[f"{part}_layer"] = HardConcrete(len(self.arch.layer_modules[part]),
+                                                           init_log_alpha=layer_init_log_alpha, name=f"{part}_layer")
         self._z: dict[str, torch.Tensor] | None = None
         self._handles = []
 
@@ -180,8 +189,8 @@ class PruningMasks(nn.Module):
             self._z = {}
             for k, m in self.masks.items():
                 z = m()
-                if k == "hidden" and not self.training:
-                    z = (z > 0).to(z.dtype)  # binary at evaluation: see compact.py (tied embeddings)
+                if (k == "hidden" or k.endswith("_layer") and k.count("_") == 1) and not self.training:
+                    z = (z > 0).to(z.dtype)  # binary at evaluation: see compact.py and _hook_layer
                 self._z[k] = z
         return self._z[key]
 
@@ -224,6 +233,10 @@ class PruningMasks(nn.Module):
                         self._hook_ffn(part, layer, ref, hidden)
                     else:
                         self._hook_attn(part, block, layer, ref, hidden)
+        for part in self.parts:
+            if f"{part}_layer" in self.masks:
+                for layer, module in enumerate(self.arch.layer_modules[part]):
+                    self._hook_layer(part, layer, module)
         if hidden:  # sublayer outputs of parts without other masks must be masked too
             for part in ("encoder", "decoder"):
                 if part in self.parts:
@@ -233,6 +246,22 @@ class PruningMasks(nn.Module):
                         out = ref.output if block == "ffn" else ref.o
                         self._handles.append(out.register_forward_hook(lambda m, a, o: o * self.z("hidden")))
         return self
+
+    def _hook_layer(self, part, layer, module):
+        """A whole block: out = x + z * (block(x) - x); z is binary at evaluation, so a closed block is
+        skipped exactly (a scale could not be folded into a block's several residual additions)."""
+        inputs = {}
+
+        def pre(m, args):
+            inputs["x"] = args[0]
+
+        def post(m, args, out):
+            z = self.z(f"{part}_layer")[layer]
+            x = inputs.pop("x")
+            return (x + z * (out[0] - x), *out[1:])
+
+        self._handles.append(module.register_forward_pre_hook(pre))
+        self._handles.append(module.register_forward_hook(post))
 
     def _hook_attn(self, part, block, layer, ref: Attn, hidden: bool):
         H, d = ref.n_heads, ref.d_head
@@ -298,6 +327,7 @@ class PruningMasks(nn.Module):
         out = {}
         for part in ("encoder", "decoder"):
             kept, full = torch.zeros(()), 0.0
+            whole = get(f"{part}_layer") if part in self.parts else None
             for block, refs in self.arch.blocks[part].items():
                 n = len(refs)
                 if block == "ffn":
@@ -309,6 +339,8 @@ class PruningMasks(nn.Module):
                     per_layer = u.view(n, units).sum(1) if u is not None else torch.full((n,), float(units))
                     if layer_z is not None:
                         per_layer = per_layer * layer_z
+                    if whole is not None:
+                        per_layer = per_layer * whole
                     kept = kept + per_layer.sum() * per_unit * d_kept
                 else:
                     H, dh = refs[0].n_heads, refs[0].d_head
@@ -318,6 +350,8 @@ class PruningMasks(nn.Module):
                     per_layer = h.view(n, H).sum(1) if h is not None else torch.full((n,), float(H))
                     if layer_z is not None:
                         per_layer = per_layer * layer_z
+                    if whole is not None:
+                        per_layer = per_layer * whole
                     kept = kept + per_layer.sum() * 4 * dh * d_kept
             out[part] = (kept, full)
         return out
@@ -335,6 +369,12 @@ class PruningMasks(nn.Module):
             report[f"{scope}_expected"] = float(_sparsity(exp, scope, full_sizes))
             report[f"{scope}_actual"] = float(_sparsity(act, scope, full_sizes))
         return report
+
+    def expected_layers(self, part: str = "decoder") -> torch.Tensor:
+        """Differentiable expected number of kept layers of ``part`` (needs the 'layer' mask type)."""
+        if f"{part}_layer" not in self.masks:
+            raise ValueError(f"no layer mask on the {part}; add mask type 'layer' and part {part!r}")
+        return self.masks[f"{part}_layer"].expected_kept()
 
     def full_sizes(self) -> dict[str, float]:
         return {part: full for part, (_, full) in self._sizes(None).items()}

@@ -114,3 +114,17 @@ def test_checkpoint_whose_layout_does_not_match_its_weights(teacher, tmp_path):
         warnings.simplefilter("ignore")
         AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_learned_layer_selection_keeps_the_asked_number_of_layers(teacher, tmp_path):
+    cfg = PruneConfig(method="nash", selection="l0", decoder_layers=2, target_sparsity=0.3, mask_lr=0.1,
+                      reg_lr=0.1, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
+    rep = result.report
+    assert rep["decoder_layers_hit_target"], rep
+    assert len(result.model.decoder.block) == 2 and result.decoder_map == rep["decoder_layers_kept"]
+    assert abs(rep["encoder_actual"] - 0.3) <= 0.02, rep
+    with pytest.raises(ValueError, match="selection='l0' learns which decoder layers NASH keeps"):
+        PruneConfig(method="cofi", selection="l0")

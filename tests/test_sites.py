@@ -101,3 +101,22 @@ def test_unsupported_model_type():
         config = type("C", (), {"model_type": "gpt2"})()
     with pytest.raises(ValueError, match="model type 'gpt2' is not supported; supported: bart, nash_bart, nash_t5, t5"):
         PruningMasks(Fake())
+
+
+def test_closed_layer_masks_equal_dropping_the_layers():
+    from nashlib.select import keep_decoder_layers
+
+    model = models.build_t5("tiny", seed=0)
+    masks = PruningMasks(model, types=("layer",), parts=("decoder",)).eval()
+    with torch.no_grad():
+        masks.masks["decoder_layer"].log_alpha.copy_(torch.tensor([4.0, -9.0, 4.0, -9.0]))
+    assert masks.deterministic()["decoder_layer"].tolist() == [1.0, 0.0, 1.0, 0.0]  # binary at evaluation
+    ids, dec = torch.randint(2, 500, (2, 6)), torch.randint(2, 500, (2, 4))
+    with torch.no_grad():
+        with masks:
+            masked = model(input_ids=ids, decoder_input_ids=dec).logits
+        dropped = keep_decoder_layers(model, [0, 2])(input_ids=ids, decoder_input_ids=dec).logits
+    assert torch.allclose(masked, dropped, atol=1e-5)
+    assert masks.expected_layers("decoder").item() == pytest.approx(2.0, abs=0.1)
+    with pytest.raises(ValueError, match="no layer mask on the encoder"):
+        masks.expected_layers("encoder")
