@@ -1,0 +1,211 @@
+"""Tasks: every local split parses in full into well-formed text pairs; the hub path runs through
+``datasets.load_dataset`` on local files; offline errors, derived splits and malformed rows are explicit."""
+
+import dataclasses
+import json
+import re
+import warnings
+
+import pytest
+
+from nashlib import tasks
+from nashlib.tasks import Derived, HubSource, MalformedRowsWarning, NoLocalCopyError, load_task
+
+pytestmark = pytest.mark.skipif(tasks.data_dir() is None, reason="no local data folder (NASH_DATA_DIR)")
+
+# (task, split): (pairs, malformed rows), from the row counts in shared/data/SOURCES.md
+EXPECTED = {
+    ("samsum", "train"): (14731, 1), ("samsum", "validation"): (818, 0), ("samsum", "test"): (819, 0),
+    ("xsum", "train"): (1499, 1), ("xsum", "validation"): (500, 0),  # derived from 2 x 1000 test rows
+    ("tweetqa", "train"): (10692, 0), ("tweetqa", "validation"): (1086, 0),
+    ("cola", "train"): (8551, 0), ("cola", "validation"): (1043, 0),
+    ("mrpc", "train"): (3668, 0), ("mrpc", "validation"): (408, 0),
+    ("stsb", "train"): (5749, 0), ("stsb", "validation"): (1500, 0),
+    ("rte", "train"): (2490, 0), ("rte", "validation"): (277, 0),
+    ("sst2", "train"): (67349, 0), ("sst2", "validation"): (872, 0),
+    ("qnli", "validation"): (5463, 0),
+    ("cb", "train"): (250, 0), ("cb", "validation"): (56, 0),
+    ("copa", "train"): (400, 0), ("copa", "validation"): (100, 0),
+    ("wic", "train"): (5428, 0), ("wic", "validation"): (638, 0),
+    ("boolq", "train"): (2770, 0), ("boolq", "validation"): (500, 0),  # derived from dev (3270)
+}
+
+# the first pair of a split, read by eye from the original files
+FIRST = {
+    ("rte", "validation"): ("rte sentence1: Dana Reeve,", "not_entailment"),
+    ("cola", "train"): ("cola sentence: Our friends won't buy this analysis", "acceptable"),
+    ("mrpc", "train"): ("mrpc sentence1: Amrozi accused his brother", "equivalent"),
+    ("stsb", "train"): ("stsb sentence1: A plane is taking off. sentence2: An air plane", "5.0"),
+    ("sst2", "train"): ("sst2 sentence: hide new secretions from the parental units", "negative"),
+    ("qnli", "validation"): ("qnli question: What came into force after the new constitution", "entailment"),
+    ("cb", "train"): ("cb hypothesis: the language was peeled down premise: It was a complex", "entailment"),
+    ("copa", "train"): ("copa choice1: The sun was rising. choice2: The grass was cut. premise: My body", "choice1"),
+    ("wic", "train"): ("wic word: place sentence1: Do you want to come over to my place later?", "false"),
+    ("boolq", "train"): ("boolq question: does ethanol take more energy make that produces passage:", "false"),
+    ("tweetqa", "validation"): ("question: who has the most to lose context: This forecast", "w nj"),
+    ("samsum", "test"): ("summarize: Hannah: Hey, do you have Betty's number?", "Hannah needs Betty's number"),
+}
+
+
+@pytest.mark.parametrize("name,split", sorted(EXPECTED))
+def test_every_local_split_gives_well_formed_pairs(name, split):
+    task = tasks.get(name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_task(name, split, source="local")
+    assert data.source == "local" and (len(data), len(data.malformed)) == EXPECTED[name, split]
+    assert sum(issubclass(w.category, MalformedRowsWarning) for w in caught) == min(len(data.malformed), 1)
+    prefix = task.template.split("{")[0]
+    rows = data.dataset.to_dict()
+    for source, target, refs in zip(rows["source"], rows["target"], rows["references"]):
+        assert source.startswith(prefix) and len(source) > len(prefix)
+        assert target and target == refs[0] and all(r.strip() == r and r for r in refs)
+    if task.labels:  # every label word occurs and nothing else does
+        assert set(rows["target"]) == set(task.labels)
+    if task.kind == "regression":
+        values = [float(t) for t in rows["target"]]
+        assert all(re.fullmatch(r"\d\.\d", t) for t in rows["target"]) and min(values) == 0 and max(values) == 5
+        assert all(abs(v * 5 - round(v * 5)) < 1e-9 for v in values)
+    if (name, split) in FIRST:
+        head, target = FIRST[name, split]
+        assert rows["source"][0].startswith(head) and rows["target"][0].startswith(target)
+
+
+def test_malformed_rows_are_counted_named_and_warned():
+    with pytest.warns(MalformedRowsWarning, match=r"samsum/train: 1 malformed row\(s\) of 14732 dropped"):
+        data = load_task("samsum", "train", source="local")
+    assert data.malformed == [(6054, "empty field 'dialogue'")]
+    assert "1 malformed rows dropped" in data.summary()
+
+
+def test_limit_takes_the_first_rows():
+    data = load_task("rte", "train", source="local", limit=5)
+    full = load_task("rte", "train", source="local")
+    assert len(data) == 5 and list(data.dataset["source"]) == list(full.dataset["source"])[:5]
+    with pytest.raises(ValueError, match="limit=0"):
+        load_task("rte", "train", limit=0)
+
+
+@pytest.mark.parametrize("name", ["xsum", "boolq"])
+def test_derived_splits_are_disjoint_fixed_and_described(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MalformedRowsWarning)  # XSum's one empty document, tested above
+        train, valid = (load_task(name, s, source="local") for s in ("train", "validation"))
+        again = load_task(name, "validation", source="local")
+    assert train.derived and "default_rng(0)" in train.derived and valid.derived == train.derived
+    assert not set(list(train.dataset["source"])) & set(list(valid.dataset["source"]))
+    assert list(again.dataset["source"]) == list(valid.dataset["source"])
+
+
+def test_offline_errors_name_the_hub_dataset():
+    for name, split, repo in [("cnn_dailymail", "validation", "abisee/cnn_dailymail"),
+                              ("dolly", "train", "databricks/databricks-dolly-15k"),
+                              ("qnli", "train", "nyu-mll/glue"), ("xsum", "test", "EdinburghNLP/xsum")]:
+        with pytest.raises(NoLocalCopyError, match=re.escape(repo)):
+            load_task(name, split, source="local")
+    with pytest.raises(NoLocalCopyError, match=r"aps/super_glue.*|derive=True"):
+        load_task("boolq", "train", source="local", derive=False)
+    assert len(load_task("xsum", "test", source="local", derive=False, limit=3)) == 3  # the raw test rows
+
+
+def test_bad_names_list_what_is_allowed(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="unknown task 'nope'; known tasks: samsum, xsum, cnn_dailymail"):
+        load_task("nope")
+    with pytest.raises(ValueError, match=r"unknown split 'test' \(the official test split has no references\); "
+                                         "allowed: train, validation"):
+        load_task("rte", "test")
+    with pytest.raises(ValueError, match="source='web'; allowed"):
+        load_task("rte", source="web")
+    monkeypatch.setenv("NASH_DATA_DIR", str(tmp_path / "absent"))
+    with pytest.raises(NotADirectoryError, match="NASH_DATA_DIR="):
+        tasks.data_dir()
+
+
+def test_registry_covers_the_paper():
+    paper = [n for n in tasks.names() if tasks.get(n).kind != "derived"]
+    assert set(paper) == {"samsum", "xsum", "cnn_dailymail", "tweetqa", "cola", "mrpc", "stsb", "rte",
+                          "sst2", "qnli", "cb", "copa", "wic", "boolq", "dolly"}
+    assert all("not the paper's task" in tasks.get(n).title for n in tasks.names() if n not in paper)
+    assert tasks.get("rte").labels == ("entailment", "not_entailment")
+    assert tasks.get("cola").labels == ("not_acceptable", "acceptable")
+    assert [tasks.stsb_target(x) for x in (3.8, 1.3, 0.72, 0.0, 5.0)] == ["3.8", "1.2", "0.8", "0.0", "5.0"]
+
+
+# ---- the hub path: datasets.load_dataset on local files, through the same code users run ----------
+
+def _rte_rows():
+    return [{"sentence1": "A man sleeps.", "sentence2": "Someone rests.", "label": 0, "idx": 0},
+            {"sentence1": "It rains.", "sentence2": "It is dry.", "label": 1, "idx": 1},
+            {"sentence1": "", "sentence2": "Empty premise.", "label": 0, "idx": 2},
+            {"sentence1": "Odd label.", "sentence2": "x", "label": -1, "idx": 3}]
+
+
+def test_hub_path_reads_through_datasets(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "validation.parquet"
+    pd.DataFrame(_rte_rows()).to_parquet(path)
+    task = dataclasses.replace(tasks.get("rte"), hub=HubSource("parquet", data_files={"validation": str(path)}))
+    with pytest.warns(MalformedRowsWarning, match="2 malformed"):
+        data = load_task(task, "validation", source="hub")
+    assert data.source == "hub" and data.origin == "hub dataset 'parquet'"
+    assert list(data.dataset["source"]) == ["rte sentence1: A man sleeps. sentence2: Someone rests.",
+                                      "rte sentence1: It rains. sentence2: It is dry."]
+    assert list(data.dataset["target"]) == ["entailment", "not_entailment"]
+    assert data.malformed == [(2, "empty field 'sentence1'"), (3, "label -1 is not one of 0..1")]
+
+
+def test_auto_falls_back_to_the_hub_without_a_local_copy(tmp_path, monkeypatch, caplog):
+    path = tmp_path / "rte.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in _rte_rows()[:2]))
+    task = dataclasses.replace(tasks.get("rte"), hub=HubSource("json", data_files={"validation": str(path)}))
+    monkeypatch.setenv("NASH_DATA_DIR", str(tmp_path))  # a data folder without glue_rte/
+    with caplog.at_level("INFO", logger="nashlib.tasks"):
+        data = load_task(task, "validation")
+    assert data.source == "hub" and len(data) == 2 and "no local copy" in caplog.text
+    monkeypatch.delenv("NASH_DATA_DIR")
+    assert load_task(task, "validation").source == "local"  # the staged copy wins when present
+
+
+def test_hub_derivation_and_errors(tmp_path):
+    path = tmp_path / "dolly.jsonl"
+    rows = [{"instruction": f"Say {i}.", "context": "" if i % 2 else f"ctx {i}", "response": str(i),
+             "category": "open_qa"} for i in range(10)]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    hub = HubSource("json", data_files={"train": str(path)}, derive=Derived(("train",), held_out=3, seed=1))
+    task = dataclasses.replace(tasks.get("dolly"), hub=hub)
+    train, valid = (load_task(task, s, source="hub") for s in ("train", "validation"))
+    assert (len(train), len(valid)) == (7, 3) and "holds out 3 rows" in train.derived
+    assert sorted(list(train.dataset["target"]) + list(valid.dataset["target"]), key=int) == [str(i) for i in range(10)]
+    assert "Say 0.\n\nctx 0" in list(train.dataset["source"]) + list(valid.dataset["source"])
+    assert "Say 1." in list(train.dataset["source"]) + list(valid.dataset["source"])  # empty optional context
+    broken = dataclasses.replace(task, hub=HubSource("json", data_files={"validation": str(tmp_path / "no.json")}))
+    with pytest.raises(RuntimeError, match="could not load split 'validation' of the hub dataset 'json'"):
+        load_task(broken, "validation", source="hub", derive=False)
+
+
+def test_encode_truncates_to_profile_lengths():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    data = load_task("rte", "validation", source="local", limit=8)
+    words = sorted({w for s in list(data.dataset["source"]) + list(data.dataset["target"]) for w in s.split()})
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["<pad>", "<unk>", *words])}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>")
+    enc = tasks.encode(data, tok, max_source_length=12, max_target_length=1)
+    assert enc.column_names == ["input_ids", "attention_mask", "labels"] and len(enc) == 8
+    assert max(map(len, enc["input_ids"])) == 12 and all(len(x) == 1 for x in enc["labels"])
+    assert tok.decode(enc["labels"][0]) == list(data.dataset["target"])[0]
+    with pytest.raises(ValueError, match="max_source_length=0"):
+        tasks.encode(data, tok, 0, 4)
+
+
+def test_samsum_turns_is_derived_from_the_dialogue():
+    dialogue = "Ann: hi Bob\r\nBob: hey\r\nAnn: lunch?\r\nand a coffee\r\nBob: sure\r\nAnn: great"
+    row = tasks.samsum_turns({"dialogue": dialogue, "summary": "x"})
+    assert row["speaker"] in ("Ann", "Bob")
+    assert row["turns"] == {"Ann": "hi Bob lunch? and a coffee", "Bob": "hey sure"}[row["speaker"]]
+    assert tasks.samsum_turns({"dialogue": "no turns here", "summary": "x"}) == "no 'Name: text' turns in the dialogue"
+    data = tasks.load_task("samsum_turns", "validation", limit=20)
+    assert len(data) == 20 and all(s.startswith("turns of ") for s in data.dataset["source"])
