@@ -15,12 +15,49 @@ import numpy as np
 import torch
 
 __all__ = ["REPO_ROOT", "seed_everything", "set_threads", "run_info", "atomic_write_bytes",
-           "atomic_write_text", "ALLOCATOR_VARS", "start"]
+           "atomic_write_text", "ALLOCATOR_VARS", "ALLOCATOR_SETTINGS", "allocator_env", "allocator_settings",
+           "start"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # glibc allocator settings that keep freed buffers instead of returning them to the kernel.
 ALLOCATOR_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX")
+
+# The values notebook kernels start with on Linux (the one place they are written down). Beam search
+# frees and re-allocates cache copies of hundreds of MB every step; by default glibc serves each one
+# with a fresh mmap and returns it to the kernel on free, so every step pays page faults. These keep
+# big blocks on the heap (no mmap), never trim the heap below 4 GiB, and grow it 1 GiB at a time.
+# glibc reads them once, at process start-up: setting them in a running process changes nothing.
+ALLOCATOR_SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "4294967296",
+                      "MALLOC_TOP_PAD_": "1073741824"}
+
+
+def allocator_env(environ: dict | None = None, *, system: str | None = None) -> dict[str, str]:
+    """``environ`` (default ``os.environ``) plus :data:`ALLOCATOR_SETTINGS`, for a child process.
+
+    Only on Linux (glibc), and a variable the user already set keeps the user's value.
+    """
+    out = dict(os.environ if environ is None else environ)
+    if (system or platform.system()) == "Linux":
+        for key, value in ALLOCATOR_SETTINGS.items():
+            out.setdefault(key, value)
+    return out
+
+
+def allocator_settings() -> dict:
+    """The allocator variables this process started with, and whether :data:`ALLOCATOR_SETTINGS` were active.
+
+    On Linux ``/proc/self/environ`` holds the environment at start-up (what glibc read), which later
+    changes to ``os.environ`` do not touch; elsewhere the settings have no effect and are never active.
+    """
+    try:
+        raw = Path("/proc/self/environ").read_bytes()
+        start = dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+    except OSError:
+        start = {}
+    values = {k: start[k] for k in ALLOCATOR_VARS if k in start}
+    active = platform.system() == "Linux" and all(values.get(k) == v for k, v in ALLOCATOR_SETTINGS.items())
+    return {"active": active, "values": values}
 
 
 def seed_everything(seed: int) -> None:
@@ -81,6 +118,7 @@ def run_info(**extra) -> dict:
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "allocator_env": {k: os.environ[k] for k in ALLOCATOR_VARS if k in os.environ},
+        "allocator_active": allocator_settings()["active"],  # ALLOCATOR_SETTINGS read by glibc at start-up
     }
     info.update(extra)
     return info

@@ -3,10 +3,13 @@
     python -m nashlib.notebooks list
     python -m nashlib.notebooks run --profile cpu [--only fig3_layer_time_vs_seqlen,...] [--out DIR]
     python -m nashlib.notebooks prepare --profile smoke --dest build/nbval   # for nbval
+    python -m nashlib.notebooks allocator-env   # KEY=VALUE settings to add (the Makefile's nbval kernels)
 
 ``run`` converts every ``notebooks/*.py`` (the source of truth) to its paired ``.ipynb``, executes it
 with papermill (kernel ``python3``, working directory ``notebooks/``) with the parameters
 ``PROFILE`` and ``OUT_DIR`` injected, and keeps the executed copy under ``build/notebooks/<profile>/``.
+On Linux, kernels start with the glibc allocator settings ``env.ALLOCATOR_SETTINGS`` (a variable the
+user already set keeps the user's value); each figure's run info records them.
 The ``cpu`` profile writes its figures to the committed ``figures/``; every other profile writes to
 ``build/figures/<profile>/``. After the run, ``REPORT.md`` in that folder gathers every notebook's
 findings and verdicts (``nashlib.report``). A failing notebook is reported with the cell that raised, the others
@@ -16,6 +19,7 @@ still run, and the exit status is non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -23,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import profiles
-from .env import REPO_ROOT, atomic_write_text
+from .env import REPO_ROOT, allocator_env, atomic_write_text
 from .report import write_report
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
 
-__all__ = ["available", "select", "default_out_dir", "convert", "run", "prepare", "main"]
+__all__ = ["available", "select", "default_out_dir", "convert", "kernel_environment", "run", "prepare", "main"]
 
 
 def available() -> list[str]:
@@ -77,6 +81,18 @@ def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:
     return params
 
 
+@contextlib.contextmanager
+def kernel_environment():
+    """``os.environ`` with the allocator settings added, for the kernels started inside; restored on exit."""
+    saved = dict(os.environ)
+    os.environ.update(allocator_env())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overrides: dict | None = None,
         progress: bool = True) -> list[Outcome]:
     """Execute the selected notebooks in ``profile``; return one :class:`Outcome` each."""
@@ -91,21 +107,23 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
     executed.mkdir(parents=True, exist_ok=True)
     outcomes = []
     bar = tqdm(names, desc=f"notebooks ({profile})", unit="nb", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
-        src = convert(name, NOTEBOOK_DIR)  # the paired, unexecuted notebook beside the .py
-        start = time.perf_counter()
-        try:
-            pm.execute_notebook(str(src), str(executed / f"{name}.ipynb"),
-                                parameters=_parameters(profile, out, overrides), kernel_name="python3",
-                                cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False)
-            outcomes.append(Outcome(name, True, time.perf_counter() - start))
-        except PapermillExecutionError as err:
-            source = "\n".join("    " + line for line in str(err.source).splitlines()[:12])
-            msg = f"cell {err.cell_index} (execution count {err.exec_count}) raised {err.ename}: {err.evalue}\n{source}"
-            outcomes.append(Outcome(name, False, time.perf_counter() - start, msg))
-        except Exception as err:  # kernel died, notebook unreadable, ...
-            outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
+    with kernel_environment():  # kernels inherit os.environ; glibc reads the settings at their start
+        for name in bar:
+            bar.set_postfix_str(name)
+            src = convert(name, NOTEBOOK_DIR)  # the paired, unexecuted notebook beside the .py
+            start = time.perf_counter()
+            try:
+                pm.execute_notebook(str(src), str(executed / f"{name}.ipynb"),
+                                    parameters=_parameters(profile, out, overrides), kernel_name="python3",
+                                    cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False)
+                outcomes.append(Outcome(name, True, time.perf_counter() - start))
+            except PapermillExecutionError as err:
+                source = "\n".join("    " + line for line in str(err.source).splitlines()[:12])
+                msg = (f"cell {err.cell_index} (execution count {err.exec_count}) raised {err.ename}: "
+                       f"{err.evalue}\n{source}")
+                outcomes.append(Outcome(name, False, time.perf_counter() - start, msg))
+            except Exception as err:  # kernel died, notebook unreadable, ...
+                outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
     if out.is_dir():
         write_report(out)
     return outcomes
@@ -148,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the notebooks")
+    sub.add_parser("allocator-env", help="print the allocator settings a kernel would get, as KEY=VALUE")
     r = sub.add_parser("run", help="execute notebooks with papermill")
     r.add_argument("--profile", default="cpu", help=f"one of: {', '.join(profiles.names())} (default cpu)")
     r.add_argument("--only", default="", help="comma-separated notebook names (default: all)")
@@ -161,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             print("\n".join(available()))
+            return 0
+        if args.command == "allocator-env":  # only what is added: values the user set are left alone
+            print(" ".join(f"{k}={v}" for k, v in allocator_env().items() if k not in os.environ))
             return 0
         if args.command == "prepare":
             for path in prepare(args.profile, args.dest, args.only or None):

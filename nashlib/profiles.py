@@ -46,6 +46,9 @@ class Profile:
     min_sample_s: float  # a timed sample loops the layer until it lasts at least this long
     # --- component profile (Figure 4) --------------------------------------------------------
     profile_repeats: int  # profiled generate() calls per decoding mode
+    # --- fast generation (notebook fast_generation) --------------------------------------------
+    alloc_repeats: int  # timed rounds of stock and fast t5-base generation in each of the two processes
+    #                     started with and without the glibc allocator settings; 0 skips that comparison
 
     def __post_init__(self) -> None:
         for key, typ in typing.get_type_hints(Profile).items():
@@ -57,7 +60,7 @@ class Profile:
         for key in positive:
             if getattr(self, key) < 1:
                 raise ValueError(f"profile {self.name!r}: {key}={getattr(self, key)!r}; must be >= 1")
-        for key in ("warmup", "threads"):
+        for key in ("warmup", "threads", "alloc_repeats"):
             if getattr(self, key) < 0:
                 raise ValueError(f"profile {self.name!r}: {key}={getattr(self, key)!r}; must be >= 0")
         if not 0.0 <= self.encoder_sparsity < 1.0:
@@ -116,6 +119,7 @@ _SMOKE = dict(
     seq_lens=(1, 8, 32), layer_heads=(4, 2), layer_d_ff=(256, 64),
     layer_batch=2, memory_len=16, min_sample_s=0.002,
     profile_repeats=1,
+    alloc_repeats=1,
 )
 
 _CPU = dict(
@@ -128,6 +132,7 @@ _CPU = dict(
     seq_lens=(1, 8, 32, 128, 512), layer_heads=(12, 6, 2), layer_d_ff=(3072, 1536, 512),
     layer_batch=4, memory_len=256, min_sample_s=0.05,
     profile_repeats=4,
+    alloc_repeats=3,
 )
 
 _LAPTOP = dict(
@@ -145,6 +150,7 @@ _PAPER = dict(
     warmup=2, repeats=5, batch=32, beams=4, src_len=512, new_tokens=64,
     layer_batch=32, memory_len=512, min_sample_s=0.05,
     profile_repeats=3,
+    alloc_repeats=0,  # glibc's allocator settings concern CPU memory; the GPU run skips that comparison
 )
 
 PROFILES: dict[str, dict] = {p["name"]: p for p in (_SMOKE, _CPU, _LAPTOP, _PAPER)}

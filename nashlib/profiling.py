@@ -112,9 +112,13 @@ class ComponentProfiler:
 
 
 def profile_generation(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, beams: int,
-                       device: str | torch.device = "cpu") -> dict[str, float]:
-    """Seconds per component for one ``generate()`` call; keys are :data:`COMPONENTS` plus ``total``."""
-    cache = empty_cache()
+                       device: str | torch.device = "cpu", cache=None) -> dict[str, float]:
+    """Seconds per component for one ``generate()`` call; keys are :data:`COMPONENTS` plus ``total``.
+
+    ``cache``: an empty cache to generate with (default ``models.empty_cache()``, the stock reorder;
+    ``fastgen.fast_cache(beams)`` profiles the fast path).
+    """
+    cache = empty_cache() if cache is None else cache
     reorder = cache.reorder_cache
     spent = {"beam cache reorder": 0.0}
 

@@ -10,6 +10,8 @@
   ratios and their range, beside the ratio of medians.
 - Generation is forced to exactly ``new_tokens`` new tokens (``min_new_tokens = max_new_tokens``),
   since a random model would otherwise stop whenever it happens to emit EOS.
+- Every sample records whether the glibc allocator settings (``env.ALLOCATOR_SETTINGS``) were active
+  in this process (``allocator_active``): they change CPU timings, and only take effect at start-up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import torch
 
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
+from .env import allocator_settings
+from .fastgen import fast_cache
 from .models import empty_cache
 
 __all__ = ["sync", "time_call", "calibrate", "measure", "summarize", "speedups", "random_inputs",
@@ -72,8 +76,8 @@ def measure(
 ) -> pd.DataFrame:
     """Time every call in ``calls`` under the protocol above; one row per sample.
 
-    Columns: ``config, repeat, position, wall_s, cpu_s, inner, threads``. ``wall_s`` and ``cpu_s``
-    are per call. With ``min_sample_s``, each configuration's ``inner`` count is calibrated after
+    Columns: ``config, repeat, position, wall_s, cpu_s, inner, threads, allocator_active``. ``wall_s``
+    and ``cpu_s`` are per call. With ``min_sample_s``, each configuration's ``inner`` count is calibrated after
     warm-up and kept for all its samples.
     """
     if not calls:
@@ -85,7 +89,7 @@ def measure(
         for _ in range(warmup):
             calls[name]()
     inner = {n: calibrate(calls[n], min_sample_s, device=device) if min_sample_s else 1 for n in names}
-    rows = []
+    rows, allocator = [], allocator_settings()["active"]
     rounds = range(repeats)
     if progress:
         from tqdm import tqdm
@@ -95,7 +99,7 @@ def measure(
         for pos, name in enumerate(order):
             wall, cpu = time_call(calls[name], inner=inner[name], device=device)
             rows.append(dict(config=name, repeat=r, position=pos, wall_s=wall, cpu_s=cpu,
-                             inner=inner[name], threads=torch.get_num_threads()))
+                             inner=inner[name], threads=torch.get_num_threads(), allocator_active=allocator))
     return pd.DataFrame(rows)
 
 
@@ -146,17 +150,24 @@ def random_inputs(vocab_size: int, batch: int, src_len: int, *, seed: int = 0,
     return {"input_ids": ids.to(device), "attention_mask": torch.ones_like(ids).to(device)}
 
 
-def generation_call(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, beams: int,
+def generation_call(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, beams: int, fast: bool = False,
                     **generate_kwargs) -> Callable[[], torch.Tensor]:
-    """A no-argument call that generates exactly ``new_tokens`` tokens with ``beams`` beams."""
+    """A no-argument call that generates exactly ``new_tokens`` tokens with ``beams`` beams.
+
+    ``fast=True`` uses ``fastgen.fast_cache`` (beam search without cross-attention cache copies) and
+    raises if it had to fall back to the stock reorder, so a timing of the fast path is one.
+    """
     _check_count("new_tokens", new_tokens, 1)
     _check_count("beams", beams, 1)
     batch = inputs["input_ids"].shape[0]
 
     def call() -> torch.Tensor:
+        cache = fast_cache(beams) if fast else empty_cache()
         with torch.inference_mode():
             out = model.generate(**inputs, num_beams=beams, do_sample=False, min_new_tokens=new_tokens,
-                                 max_new_tokens=new_tokens, past_key_values=empty_cache(), **generate_kwargs)
+                                 max_new_tokens=new_tokens, past_key_values=cache, **generate_kwargs)
+        if fast and cache.fallback is not None:
+            raise RuntimeError(f"the fast cache fell back to the stock reorder: {cache.fallback}")
         assert out.shape == (batch, new_tokens + 1), f"expected {(batch, new_tokens + 1)}, got {tuple(out.shape)}"
         return out  # (B, 1 + new_tokens): the decoder start token, then the generated ones
 

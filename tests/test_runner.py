@@ -1,11 +1,13 @@
 import ast
 import json
+import os
+import platform
 
 import pytest
 
-from nashlib import notebooks
+from nashlib import env, notebooks
 
-EXPECTED = {"fig2_decoder_depth_speed", "fig3_layer_time_vs_seqlen", "fig4_component_profile"}
+EXPECTED = {"fig2_decoder_depth_speed", "fig3_layer_time_vs_seqlen", "fig4_component_profile", "fast_generation"}
 
 
 def test_every_paper_notebook_is_found():
@@ -88,3 +90,44 @@ def test_report_gathers_findings_from_run_info(tmp_path):
 def test_run_rejects_bad_overrides_before_starting_a_kernel():
     with pytest.raises(TypeError, match="repeats='3' has type str; expected int"):
         notebooks.run("smoke", only="fig3_layer_time_vs_seqlen", overrides={"repeats": "3"}, progress=False)
+
+
+def test_allocator_env_adds_the_settings_on_linux_and_keeps_the_users_values():
+    base = {"PATH": "/bin", "MALLOC_TOP_PAD_": "12345"}
+    out = env.allocator_env(base, system="Linux")
+    assert out == {"PATH": "/bin", "MALLOC_TOP_PAD_": "12345", "MALLOC_MMAP_MAX_": "0",
+                   "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+    assert base == {"PATH": "/bin", "MALLOC_TOP_PAD_": "12345"}  # not changed in place
+    assert env.allocator_env(base, system="Darwin") == base
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="glibc allocator settings apply on Linux only")
+def test_kernels_start_with_the_allocator_settings(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    (nb_dir / "alloc.py").write_text(
+        '# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\n'
+        'import json, pathlib\nfrom nashlib import env\n'
+        'pathlib.Path(OUT_DIR, "alloc.json").write_text(json.dumps(env.allocator_settings()))\n')
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nb_dir)
+    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    for key in env.ALLOCATOR_VARS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "12345")  # set by the user: kept
+    [outcome] = notebooks.run("smoke", out_dir=tmp_path, progress=False)
+    assert outcome.ok, outcome.error
+    seen = json.loads((tmp_path / "alloc.json").read_text())
+    assert seen["values"] == {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "4294967296",
+                              "MALLOC_TOP_PAD_": "12345"}
+    assert seen["active"] is False  # the user's MALLOC_TOP_PAD_ is not the project's setting
+    assert "MALLOC_MMAP_MAX_" not in os.environ and os.environ["MALLOC_TOP_PAD_"] == "12345"  # runner's env restored
+
+
+def test_cli_prints_only_the_allocator_settings_it_adds(capsys, monkeypatch):
+    for key in env.ALLOCATOR_VARS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "7")
+    assert notebooks.main(["allocator-env"]) == 0
+    printed = capsys.readouterr().out.split()
+    expected = ["MALLOC_TRIM_THRESHOLD_=4294967296", "MALLOC_TOP_PAD_=1073741824"]
+    assert printed == (expected if platform.system() == "Linux" else [])

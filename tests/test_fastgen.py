@@ -1,0 +1,198 @@
+"""The fast generation path gives the same tokens as stock generation, and its guard holds."""
+
+import pytest
+import torch
+from transformers import BartConfig, BartForConditionalGeneration
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+from nashlib import models
+from nashlib.compact import NashT5ForConditionalGeneration, compact
+from nashlib.fastgen import BeamSharedCrossCache, fast_cache, generate_fast
+from nashlib.select import keep_decoder_layers
+from nashlib.sites import PruningMasks
+
+
+def _bart():
+    torch.manual_seed(0)
+    return BartForConditionalGeneration(BartConfig(
+        vocab_size=500, d_model=32, encoder_layers=2, decoder_layers=3, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=48, decoder_ffn_dim=48, max_position_embeddings=64,
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, forced_eos_token_id=None,
+        init_std=0.3)).eval()  # larger than the default 0.02, so outputs depend on the input
+
+
+def _nash():
+    """NASH-2 shape: decoder layers 0 and 3 of 4, random L0 masks on the encoder, and every
+    cross-attention head of the second kept decoder layer pruned (a layer with an empty cross cache)."""
+    model = keep_decoder_layers(models.build_t5("tiny", seed=0), [0, 3])
+    masks = PruningMasks(model, types=("heads", "ffn_units"), parts=("encoder", "decoder"))
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, m in masks.masks.items():
+            m.log_alpha.copy_(torch.randn(m.n, generator=g) * 2.5 + 1.0 if name.startswith("encoder") else
+                              torch.full((m.n,), 5.0))
+        masks.masks["decoder_cross_heads"].log_alpha.view(2, -1)[1] = -5.0
+    small = compact(model, masks.eval())
+    assert isinstance(small, NashT5ForConditionalGeneration)
+    assert small.config.nash_layout["decoder"][1]["cross"] == []
+    return small.eval()
+
+
+MODELS = {"t5-relu": lambda: models.build_t5("tiny", seed=0), "t5-gated": lambda: models.build_t5("tiny-gated", seed=1),
+          "bart": _bart, "nash-compact": _nash}
+
+
+def _inputs(model, batch=3, length=9):
+    """Random ids; example i is padded after ``length - 2 * i`` tokens (padding on the right)."""
+    pad = model.config.pad_token_id
+    ids = torch.randint(3, model.config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(7))
+    mask = torch.ones_like(ids)
+    for i in range(batch):
+        mask[i, length - 2 * i:] = 0
+        ids[i, length - 2 * i:] = pad
+    return {"input_ids": ids, "attention_mask": mask}  # (B, T_src) each
+
+
+def _both(model, inputs, beams, **kw):
+    stock_cache, cache = models.empty_cache(), fast_cache(beams)
+    with torch.inference_mode():
+        stock = model.generate(**inputs, num_beams=beams, do_sample=False, past_key_values=stock_cache, **kw)
+        fast = model.generate(**inputs, num_beams=beams, do_sample=False, past_key_values=cache, **kw)
+    return stock, fast, cache
+
+
+@pytest.mark.parametrize("beams", [1, 4])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fast_gives_the_stock_tokens(name, beams):
+    model = MODELS[name]()
+    inputs = _inputs(model)
+    assert inputs["attention_mask"].sum(1).tolist() == [9, 7, 5]  # examples of different lengths
+    stock, fast, cache = _both(model, inputs, beams, min_new_tokens=8, max_new_tokens=8)
+    assert stock.shape == (3, 9)
+    assert torch.equal(stock, fast)
+    assert cache.fallback is None
+    assert cache.skipped == (8 if beams == 4 else 0)  # one reorder after every step; none in greedy
+    with torch.inference_mode():
+        assert torch.equal(generate_fast(model, **inputs, num_beams=beams, max_new_tokens=8, min_new_tokens=8), stock)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fast_gives_the_stock_tokens_when_beams_finish_early(name):
+    model = MODELS[name]()
+    inputs = _inputs(model)
+    with torch.inference_mode():  # EOS := a token example 0 emits early and the last example never does
+        probe = model.generate(**inputs, num_beams=4, do_sample=False, min_new_tokens=8, max_new_tokens=8)
+    special = {model.config.pad_token_id, model.config.decoder_start_token_id}
+    eos = next(t for t in probe[0, 1:].tolist() if t not in special and t not in probe[-1].tolist())
+    # length_penalty=0 ranks hypotheses by summed log-probability, so a beam that ended early can win and
+    # shows in the output; beam search itself runs as usual (no min_new_tokens)
+    stock, fast, cache = _both(model, inputs, 4, max_new_tokens=10, eos_token_id=eos, length_penalty=0.0)
+    assert torch.equal(stock, fast)
+    assert cache.fallback is None and cache.skipped > 0
+    gen = stock[:, 1:]  # (B, T_gen); finished rows are filled with pad (or EOS, when pad is 0) after EOS
+    filler = (gen == eos) | (gen == model.config.pad_token_id)
+    ended = [bool((gen[i, :-1] == eos).any()) and bool(filler[i, (gen[i] == eos).nonzero()[0, 0]:].all())
+             for i in range(len(gen))]
+    assert ended[0] and not ended[-1], f"eos={eos}: example 0 should end early, the last run on: {stock.tolist()}"
+    assert gen.shape[1] == 10  # the last example generated to the end while example 0 had finished
+
+
+def _filled(num_beams, *, examples=2, same_rows=True, fast=True):
+    """A cache for ``examples`` x ``num_beams`` rows, one layer, as after the first decoding step."""
+    g = torch.Generator().manual_seed(0)
+    n = examples * num_beams
+    self_kv = torch.randn(2, n, 2, 3, 4, generator=g)  # (k|v, B*beams, H, t, d_kv)
+    cross_kv = torch.randn(2, examples, 2, 5, 4, generator=g)  # (k|v, B, H, T_src, d_kv)
+    cross_kv = cross_kv.repeat_interleave(num_beams, 1)  # (k|v, B*beams, H, T_src, d_kv), as generate() expands
+    if not same_rows:
+        cross_kv[:, 1] += 1.0
+    cache = BeamSharedCrossCache(num_beams) if fast else EncoderDecoderCache(DynamicCache(), DynamicCache())
+    cache.self_attention_cache.update(*self_kv.clone(), 0)
+    cache.cross_attention_cache.update(*cross_kv.clone(), 0)
+    return cache
+
+
+def _state(cache):
+    s, c = cache.self_attention_cache.layers[0], cache.cross_attention_cache.layers[0]
+    return s.keys, s.values, c.keys, c.values
+
+
+def _assert_same(a, b):
+    assert all(torch.equal(x, y) for x, y in zip(_state(a), _state(b)))
+
+
+def test_guard_skips_within_examples_and_falls_back_when_a_beam_crosses():
+    fast, stock = _filled(2), _filled(2, fast=False)
+    cross = fast.cross_attention_cache.layers[0].keys
+    for idx in ([1, 0, 3, 2], [0, 0, 2, 3]):  # beams stay inside their example
+        fast.reorder_cache(torch.tensor(idx))
+        stock.reorder_cache(torch.tensor(idx))
+        _assert_same(fast, stock)
+    assert fast.skipped == 2 and fast.fallback is None
+    assert fast.cross_attention_cache.layers[0].keys is cross  # not copied
+    for idx in ([2, 0, 3, 1], [0, 1, 2, 3]):  # row 0 takes example 1's beam: stock reorder from now on
+        fast.reorder_cache(torch.tensor(idx))
+        stock.reorder_cache(torch.tensor(idx))
+        _assert_same(fast, stock)
+    assert "crosses examples" in fast.fallback and fast.skipped == 2
+
+
+@pytest.mark.parametrize("kwargs,beams,reason", [
+    (dict(same_rows=False), 2, "rows of one example's beams differ"),
+    (dict(examples=3), 4, "6 rows is not a multiple of num_beams=4"),
+])
+def test_guard_falls_back_when_skipping_would_not_be_exact(kwargs, beams, reason):
+    fast, stock = _filled(2, **kwargs), _filled(2, fast=False, **kwargs)
+    fast.num_beams = beams
+    n = fast.cross_attention_cache.layers[0].keys.shape[0]
+    idx = torch.arange(n) // 2 * 2  # every beam continues the first beam of its example
+    fast.reorder_cache(idx)
+    stock.reorder_cache(idx)
+    assert reason in fast.fallback
+    _assert_same(fast, stock)
+
+
+def test_wrong_num_beams_still_gives_the_stock_tokens():
+    model = models.build_t5("tiny", seed=0)
+    inputs = _inputs(model, batch=2)
+    kw = dict(num_beams=2, do_sample=False, min_new_tokens=6, max_new_tokens=6)
+    with torch.inference_mode():
+        stock = model.generate(**inputs, **kw, past_key_values=models.empty_cache())
+        cache = fast_cache(4)  # groups of 4 rows would mix two examples
+        assert torch.equal(model.generate(**inputs, **kw, past_key_values=cache), stock)
+    assert cache.fallback == "the cross-attention rows of one example's beams differ"
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="num_beams=0; allowed: an integer >= 1"):
+        fast_cache(0)
+    with pytest.raises(ValueError, match="generate_fast makes its own cache"):
+        generate_fast(models.build_t5("tiny"), past_key_values=models.empty_cache())
+
+
+def test_timing_times_the_fast_path_and_records_the_allocator_state():
+    from nashlib import env, timing
+
+    model = models.build_t5("tiny", seed=0)
+    inputs = timing.random_inputs(model.config.vocab_size, 2, 6)
+    stock, fast = (timing.generation_call(model, inputs, new_tokens=3, beams=2, fast=f) for f in (False, True))
+    assert torch.equal(stock(), fast())
+    samples = timing.measure({"stock": stock, "fast": fast}, warmup=0, repeats=1)
+    assert samples.allocator_active.tolist() == [env.allocator_settings()["active"]] * 2
+
+
+def test_generate_fast_reads_num_beams_from_a_generation_config(monkeypatch):
+    from transformers import GenerationConfig
+
+    from nashlib import fastgen
+
+    made = []
+    monkeypatch.setattr(fastgen, "fast_cache", lambda beams: made.append(BeamSharedCrossCache(beams)) or made[-1])
+    model = models.build_t5("tiny", seed=0)
+    inputs = _inputs(model, batch=2)
+    config = GenerationConfig(num_beams=3, max_new_tokens=5, min_new_tokens=5, decoder_start_token_id=0,
+                              pad_token_id=0, eos_token_id=1)
+    with torch.inference_mode():
+        stock = model.generate(**inputs, generation_config=config, past_key_values=models.empty_cache())
+        assert torch.equal(generate_fast(model, **inputs, generation_config=config), stock)
+    assert made[0].num_beams == 3 and made[0].fallback is None and made[0].skipped == 5
