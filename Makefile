@@ -28,8 +28,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m nashlib.metrics setup-wordnet  # METEOR's WordNet into the venv (needs Debian wordnet-base)
 	touch $@
 
+# the runner starts notebook kernels with the glibc allocator settings (nashlib/env.py) on Linux
 figures: $(VENV)/.installed
 	$(PY) -m nashlib.notebooks run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
 
@@ -40,10 +42,11 @@ figures/%.png: notebooks/%.py $(VENV)/.installed
 list: $(VENV)/.installed
 	$(PY) -m nashlib.notebooks list
 
+# nbval's kernels inherit pytest's environment, so the allocator settings go there
 test: $(VENV)/.installed-test
 	rm -rf build/nbval
 	$(PY) -m nashlib.notebooks prepare --profile smoke --dest build/nbval
-	$(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
+	env $$($(PY) -m nashlib.notebooks allocator-env) $(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
 
 clean:
 	rm -rf build

@@ -249,12 +249,26 @@ class FinetuneConfig:
     seed: int = 0  # seeds dropout
     checkpoint_every: int = 50  # steps between checkpoints (0: none)
     mixed_precision: str = "no"  # accelerate's setting
+    schedule: str = "constant"  # learning rate: "constant", or "linear" (warm-up, then linear decay to 0)
+    warmup_steps: int = 0  # "linear": steps of linear warm-up from 0
 
     def __post_init__(self):
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps={self.steps!r}; allowed: an integer >= 1")
         if not self.distill_weight >= 0:
             raise ValueError(f"distill_weight={self.distill_weight!r}; allowed: >= 0")
+        if self.schedule not in ("constant", "linear"):
+            raise ValueError(f"schedule={self.schedule!r}; allowed: 'constant', 'linear'")
+        if not isinstance(self.warmup_steps, int) or not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(f"warmup_steps={self.warmup_steps!r}; allowed: an integer from 0 to steps - 1")
+
+    def lr_factor(self, step: int) -> float:
+        """The learning rate at ``step`` as a fraction of ``lr``."""
+        if self.schedule == "constant":
+            return 1.0
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return max(0.0, (self.steps - step) / (self.steps - self.warmup_steps))
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -280,8 +294,9 @@ def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root:
     atomic_write_text(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=2))
     set_seed(cfg.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cfg.lr_factor)
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
-    model, optimizer = acc.prepare(model, optimizer)
+    model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)  # the scheduler is checkpointed too
     if teacher is not None:
         teacher.to(acc.device).eval()
     start, history = 0, []
@@ -296,7 +311,7 @@ def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root:
         with acc.autocast():
             out = model(**data)
             loss = out.loss
-            row = {"step": step + 1, "ce": float(out.loss)}
+            row = {"step": step + 1, "ce": float(out.loss.detach())}
             if cfg.distill_weight > 0:
                 with torch.no_grad():
                     t_logits = teacher(**data).logits
@@ -305,6 +320,7 @@ def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root:
                 row["kl"] = float(kl)
         acc.backward(loss)
         optimizer.step()
+        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         row["loss"] = float(loss)
         history.append(row)
