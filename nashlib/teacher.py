@@ -89,8 +89,9 @@ class TeacherConfig:
 _SCRATCH_TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2, decoder_layers=4, vocab_size=400,
                      train_examples=256, eval_examples=16, batch=8, steps=8, warmup_steps=2)
 
-# Which teachers each profile trains. cpu: tasks a from-scratch model learns on 2 cores (measured; see
-# the teachers notebook). laptop / paper: the paper's tasks on pretrained T5 (Tables 8 and 9: AdamW 3e-5;
+# Which teachers each profile trains. cpu: tasks a from-scratch model learns on 2 cores, by measurement.
+# The derived samsum_turns task is not among them yet: at d_model 256 (1.7 s a step) and 128 it stayed
+# below its trivial baselines after 300 and 1000 steps; smoke keeps it to exercise the generation path. laptop / paper: the paper's tasks on pretrained T5 (Tables 8 and 9: AdamW 3e-5;
 # NLG batch 4, 20 epochs on SAMSum/TweetQA; NLU batch 32; max lengths 512/128 and 128/5).
 RECIPES: dict[str, dict[str, TeacherConfig]] = {
     "smoke": {
@@ -98,11 +99,9 @@ RECIPES: dict[str, dict[str, TeacherConfig]] = {
         "samsum_turns": TeacherConfig("samsum_turns", **_SCRATCH_TINY, max_source_len=64, max_target_len=16,
                                       beams=2),
     },
-    "cpu": {
+    "cpu": {  # SST-2 learned from scratch: 69 % accuracy after 600 steps (majority 51 %), so 1500 steps here
         "sst2": TeacherConfig("sst2", eval_examples=872, max_source_len=64, max_target_len=4, batch=32, steps=1500,
                               lr=1e-3, warmup_steps=100, beams=1),
-        "samsum_turns": TeacherConfig("samsum_turns", eval_examples=400, max_source_len=192, max_target_len=40,
-                                      batch=16, steps=2500, lr=1e-3, warmup_steps=150, beams=4),
     },
     "laptop": {
         "samsum": TeacherConfig("samsum", init="t5-small", eval_examples=200, max_source_len=512,
