@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -29,6 +30,12 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     env.atomic_write_text(target, "hello")
     assert target.read_text() == "hello"
     assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
+    umask = os.umask(0o022)
+    try:
+        env.atomic_write_text(target, "again")
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o644  # readable by others, like any file written with open()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
