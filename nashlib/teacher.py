@@ -328,6 +328,8 @@ def get_teacher(cfg: TeacherConfig, root: str | os.PathLike | None = None, *, pr
         return Teacher(cfg, model, load_tokenizer(str(folder / "model")), folder, info)
 
     t0 = time.perf_counter()
+    if cfg.init != "scratch":  # first, so that a missing model fails before any data is read or folder made
+        tokenizer, model = load_tokenizer(cfg.init), load(cfg.init)
     train = tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None)
     valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
     folder.mkdir(parents=True, exist_ok=True)
@@ -344,9 +346,6 @@ def get_teacher(cfg: TeacherConfig, root: str | os.PathLike | None = None, *, pr
                       len(tokenizer))
         from transformers import T5ForConditionalGeneration
         model = T5ForConditionalGeneration(t5_config(shape))
-    else:
-        tokenizer = load_tokenizer(cfg.init)
-        model = load(cfg.init)
     encoded = tasks.encode(train, tokenizer, cfg.max_source_len, cfg.max_target_len)
     ft = FinetuneConfig(steps=cfg.steps, lr=cfg.lr, seed=cfg.seed, checkpoint_every=max(1, cfg.steps // 10),
                         warmup_steps=cfg.warmup_steps, schedule="linear")
