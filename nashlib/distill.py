@@ -83,21 +83,26 @@ def _mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.T
 
 
 def distillation_loss(student_logits, teacher_logits, student_blocks: BlockOutputs, teacher_blocks: BlockOutputs,
-                      *, decoder_map: list[int], labels: torch.Tensor | None = None,
+                      *, decoder_map: list[int], encoder_map: list[int] | None = None, labels: torch.Tensor | None = None,
                       attention_mask: torch.Tensor | None = None, lambda_enc: float = 1e-3,
                       lambda_dec: float = 1e-3, temperature: float = 1.0,
                       direction: str = "student||teacher") -> dict[str, torch.Tensor]:
     """Every term of the NASH objective except R; returns the terms and their weighted sum ``loss``."""
     s_enc, t_enc = student_blocks.outputs["encoder"], teacher_blocks.outputs["encoder"]
     s_dec, t_dec = student_blocks.outputs["decoder"], teacher_blocks.outputs["decoder"]
-    if len(s_enc) != len(t_enc):
-        raise ValueError(f"student has {len(s_enc)} encoder layers, teacher {len(t_enc)}; they must match")
+    if encoder_map is None and len(s_enc) != len(t_enc):
+        raise ValueError(f"student has {len(s_enc)} encoder layers, teacher {len(t_enc)}: pass encoder_map, "
+                         "the teacher layer behind each student layer")
+    encoder_map = list(range(len(s_enc))) if encoder_map is None else list(encoder_map)
+    if len(encoder_map) != len(s_enc) or max(encoder_map, default=-1) >= len(t_enc):
+        raise ValueError(f"student has {len(s_enc)} encoder layers, teacher {len(t_enc)}: encoder_map="
+                         f"{encoder_map} must give a teacher layer for each student layer")
     if len(decoder_map) != len(s_dec) or max(decoder_map) >= len(t_dec):
         raise ValueError(f"decoder_map={decoder_map} does not map {len(s_dec)} student layers onto "
                          f"{len(t_dec)} teacher layers")
     target_mask = None if labels is None else labels != -100  # (B, T_dec)
     kl = kl_logits(student_logits, teacher_logits, target_mask, temperature, direction)
-    enc = sum(_mse(s, t, attention_mask) for s, t in zip(s_enc, t_enc))
+    enc = sum(_mse(s, t_enc[j], attention_mask) for s, j in zip(s_enc, encoder_map))
     dec = sum(_mse(s, t_dec[j], target_mask) for s, j in zip(s_dec, decoder_map))
     loss = kl + lambda_enc * enc + lambda_dec * dec
     return {"loss": loss, "kl": kl, "hidden_enc": enc, "hidden_dec": dec}

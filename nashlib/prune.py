@@ -36,10 +36,10 @@ from .compact import compact
 from .distill import BlockOutputs, distillation_loss
 from .env import atomic_write_text
 from .l0 import Lagrangian, target_schedule
-from .select import STRATEGIES, keep_decoder_layers, select_layers
+from .select import STRATEGIES, keep_decoder_layers, keep_encoder_layers, select_layers
 from .sites import PruningMasks
 
-__all__ = ["PruneConfig", "PruneResult", "prune", "METHODS", "FinetuneConfig", "finetune"]
+__all__ = ["PruneConfig", "PruneResult", "prune", "METHODS", "mask_types", "FinetuneConfig", "finetune"]
 
 METHODS = {
     "nash": dict(types=("heads", "ffn_units"), parts=("encoder",), scope="encoder"),
@@ -54,6 +54,7 @@ class PruneConfig:
     target_sparsity: float = 0.3  # of the encoder (nash) or of the whole model (cofi)
     decoder_layers: int | None = 3  # nash: decoder layers kept; None keeps all (cofi ignores it)
     selection: str = "uniform"  # nash: uniform | uniform-paper | low | high | l0 (learned layer masks)
+    encoder_layers: int | None = None  # nash: keep this many encoder layers, chosen uniformly (Table 4); None: all
     steps: int = 200  # optimizer steps
     warmup_steps: int = 100  # steps over which the target sparsity rises linearly from 0
     lr: float = 3e-5  # AdamW learning rate of the model weights
@@ -78,6 +79,10 @@ class PruneConfig:
         if self.selection == "l0" and (self.method != "nash" or self.decoder_layers is None):
             raise ValueError("selection='l0' learns which decoder layers NASH keeps: it needs method='nash' "
                              "and decoder_layers set")
+        if self.encoder_layers is not None and (self.method != "nash" or not isinstance(self.encoder_layers, int)
+                                                or self.encoder_layers < 1):
+            raise ValueError(f"encoder_layers={self.encoder_layers!r}; allowed: None, or an integer >= 1 with "
+                             "method='nash'")
         for key in ("steps", "warmup_steps", "checkpoint_every"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < (1 if key == "steps" else 0):
@@ -103,13 +108,30 @@ def _decoder_depth(model) -> int:
     return model.config.num_decoder_layers if model.config.model_type == "t5" else model.config.decoder_layers
 
 
+def _encoder_depth(model) -> int:
+    return model.config.num_layers if model.config.model_type == "t5" else model.config.encoder_layers
+
+
 def _student(teacher, cfg: PruneConfig):
-    L = _decoder_depth(teacher)
-    if cfg.method == "nash" and cfg.decoder_layers is not None and cfg.selection != "l0":
-        indices = select_layers(L, cfg.decoder_layers, cfg.selection)
-        return keep_decoder_layers(teacher, indices), indices
+    """The student before pruning: a copy of the teacher, with the selected layers only; and its layer maps."""
     import copy
-    return copy.deepcopy(teacher), list(range(L))
+
+    L, student = _decoder_depth(teacher), teacher
+    decoder_map, encoder_map = list(range(L)), list(range(_encoder_depth(teacher)))
+    if cfg.method == "nash" and cfg.decoder_layers is not None and cfg.selection != "l0":
+        decoder_map = select_layers(L, cfg.decoder_layers, cfg.selection)
+        student = keep_decoder_layers(student, decoder_map)
+    if cfg.encoder_layers is not None:
+        encoder_map = select_layers(len(encoder_map), cfg.encoder_layers, "uniform")
+        student = keep_encoder_layers(student, encoder_map)
+    return (copy.deepcopy(teacher) if student is teacher else student), decoder_map, encoder_map
+
+
+def mask_types(cfg: PruneConfig) -> tuple[str, ...]:
+    """The mask types a run learns: its method's, or none for NASH at encoder target 0 (layer selection only)."""
+    if cfg.method == "nash" and cfg.target_sparsity == 0:
+        return ()
+    return METHODS[cfg.method]["types"]
 
 
 def _save_checkpoint(acc, run_dir: Path, step: int, history: list[dict]) -> None:
@@ -140,8 +162,8 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     set_seed(cfg.seed)
     spec = METHODS[cfg.method]
     teacher.eval()
-    student, decoder_map = _student(teacher, cfg)
-    masks = PruningMasks(student, types=spec["types"], parts=spec["parts"], droprate_init=cfg.droprate_init)
+    student, decoder_map, encoder_map = _student(teacher, cfg)
+    masks = PruningMasks(student, types=mask_types(cfg), parts=spec["parts"], droprate_init=cfg.droprate_init)
     lagrangian = Lagrangian()
     learn_layers = cfg.selection == "l0" and cfg.method == "nash"
     # learned selection: a second mask set (whole decoder layers) and a second constraint on their number
@@ -187,6 +209,7 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
             with acc.autocast(), BlockOutputs(raw_student) as s_blocks:
                 s_logits = student(**data).logits
                 terms = distillation_loss(s_logits, t_logits, s_blocks, t_blocks, decoder_map=decoder_map,
+                                          encoder_map=encoder_map,
                                           labels=data.get("labels"), attention_mask=data.get("attention_mask"),
                                           lambda_enc=cfg.lambda_enc, lambda_dec=cfg.lambda_dec,
                                           temperature=cfg.temperature)
@@ -203,10 +226,11 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
             raw_masks.clamp_()
             if learn_layers:
                 raw_layers.clamp_()
-            row = {"step": step + 1, "target": target, "expected_sparsity": float(expected), "reg": float(reg),
-                   "lambda_1": float(acc.unwrap_model(lagrangian).lambda_1),
-                   "lambda_2": float(acc.unwrap_model(lagrangian).lambda_2),
-                   **{k: float(v) for k, v in terms.items()}}
+            row = {"step": step + 1, "target": target, "expected_sparsity": float(expected.detach()),
+                   "reg": float(reg.detach()),
+                   "lambda_1": float(acc.unwrap_model(lagrangian).lambda_1.detach()),
+                   "lambda_2": float(acc.unwrap_model(lagrangian).lambda_2.detach()),
+                   **{k: float(v.detach()) for k, v in terms.items()}}
             if learn_layers:
                 row["expected_decoder_layers"] = float(raw_layers.expected_layers("decoder"))
             history.append(row)
@@ -227,13 +251,13 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
                         "decoder_layers_hit_target": len(kept) == cfg.decoder_layers}
         raw_student = keep_decoder_layers(raw_student, kept)
         state = raw_masks.state_dict()
-        raw_masks = PruningMasks(raw_student, types=spec["types"], parts=spec["parts"])
+        raw_masks = PruningMasks(raw_student, types=mask_types(cfg), parts=spec["parts"])
         raw_masks.load_state_dict(state)
         raw_masks.eval()
         decoder_map = kept
     teacher_sizes = PruningMasks(teacher, types=(), parts=()).full_sizes()  # sparsity is against the teacher
     report = {"method": cfg.method, "selection": cfg.selection, "target_sparsity": cfg.target_sparsity,
-              "scope": spec["scope"], "decoder_map": decoder_map, **layer_report,
+              "scope": spec["scope"], "decoder_map": decoder_map, "encoder_map": encoder_map, **layer_report,
               **raw_masks.sparsity_report(teacher_sizes), "final": history[-1] if history else {}}
     model = compact(raw_student, raw_masks)
     atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
@@ -251,8 +275,11 @@ class FinetuneConfig:
     mixed_precision: str = "no"  # accelerate's setting
     schedule: str = "constant"  # learning rate: "constant", or "linear" (warm-up, then linear decay to 0)
     warmup_steps: int = 0  # "linear": steps of linear warm-up from 0
+    max_grad_norm: float = 0.0  # clip the gradients' global norm to this (0: no clipping)
 
     def __post_init__(self):
+        if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
+            raise ValueError(f"max_grad_norm={self.max_grad_norm!r}; allowed: a number >= 0 (0: no clipping)")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps={self.steps!r}; allowed: an integer >= 1")
         if not self.distill_weight >= 0:
@@ -271,7 +298,10 @@ class FinetuneConfig:
         return max(0.0, (self.steps - step) / (self.steps - self.warmup_steps))
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        fields = dataclasses.asdict(self)
+        if not self.max_grad_norm:  # added later: enters the key only when set, so earlier runs still resume
+            del fields["max_grad_norm"]
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root: str | os.PathLike, *,
@@ -317,12 +347,14 @@ def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root:
                     t_logits = teacher(**data).logits
                 kl = kl_logits(out.logits, t_logits, data["labels"] != -100, cfg.temperature)
                 loss = loss + cfg.distill_weight * kl
-                row["kl"] = float(kl)
+                row["kl"] = float(kl.detach())
         acc.backward(loss)
+        if cfg.max_grad_norm:
+            acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        row["loss"] = float(loss)
+        row["loss"] = float(loss.detach())
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.3f}")
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:

@@ -20,7 +20,7 @@ import copy
 
 from torch import nn
 
-__all__ = ["STRATEGIES", "select_layers", "keep_decoder_layers"]
+__all__ = ["STRATEGIES", "select_layers", "keep_decoder_layers", "keep_encoder_layers", "keep_layers"]
 
 STRATEGIES = ("uniform", "uniform-paper", "low", "high")
 
@@ -47,30 +47,42 @@ def select_layers(num_layers: int, keep: int, strategy: str = "uniform") -> list
     return [(L - 1) // (keep - 1) * i for i in range(keep)]
 
 
-def _decoder_blocks(model) -> tuple[nn.Module, str]:
+def _blocks(model, part: str = "decoder") -> tuple[nn.Module, str]:
+    if part not in ("encoder", "decoder"):
+        raise ValueError(f"part={part!r}; allowed: 'encoder', 'decoder'")
     kind = model.config.model_type
     if kind == "t5":
-        return model.decoder, "block"
+        return getattr(model, part), "block"
     if kind == "bart":
-        return model.model.decoder, "layers"
+        return getattr(model.model, part), "layers"
     raise ValueError(f"model type {kind!r} is not supported for layer selection; supported: t5, bart")
 
 
 def keep_decoder_layers(model, indices: list[int]):
     """A copy of ``model`` whose decoder keeps only the layers ``indices`` (in that order)."""
-    stack, attr = _decoder_blocks(model)
+    return keep_layers(model, "decoder", indices)
+
+
+def keep_encoder_layers(model, indices: list[int]):
+    """A copy of ``model`` whose encoder keeps only the layers ``indices`` (Table 4's uniform encoder baseline)."""
+    return keep_layers(model, "encoder", indices)
+
+
+def keep_layers(model, part: str, indices: list[int]):
+    """A copy of ``model`` whose ``part`` ("encoder" or "decoder") keeps only the layers ``indices``."""
+    stack, attr = _blocks(model, part)
     n = len(getattr(stack, attr))
     if not indices or len(set(indices)) != len(indices) or sorted(indices) != list(indices) or \
             min(indices) < 0 or max(indices) >= n:
-        raise ValueError(f"indices={indices!r}; allowed: increasing, distinct layer indices from 0 to {n - 1}")
+        raise ValueError(f"indices={indices!r}; allowed: increasing, distinct {part} layer indices from 0 to {n - 1}")
     new = copy.deepcopy(model)
-    new_stack, _ = _decoder_blocks(new)
+    new_stack, _ = _blocks(new, part)
     blocks = getattr(new_stack, attr)
     kept = nn.ModuleList([blocks[i] for i in indices])
     if model.config.model_type == "t5":
         first = blocks[0].layer[0].SelfAttention
         for pos, block in enumerate(kept):
-            for sub in block.layer[:2]:
+            for sub in block.layer[:2 if part == "decoder" else 1]:
                 attn = getattr(sub, "SelfAttention", None) or getattr(sub, "EncDecAttention")
                 attn.layer_idx = pos
             sa = block.layer[0].SelfAttention
@@ -80,13 +92,18 @@ def keep_decoder_layers(model, indices: list[int]):
             elif pos > 0 and sa.has_relative_attention_bias:
                 sa.has_relative_attention_bias = False
                 del sa.relative_attention_bias
-        new.config.num_decoder_layers = len(indices)
+        if part == "decoder":
+            new.config.num_decoder_layers = len(indices)
+        else:
+            new.config.num_layers = len(indices)
         new_stack.config.num_layers = len(indices)
     else:
         for pos, layer in enumerate(kept):
             layer.self_attn.layer_idx = pos
-            layer.encoder_attn.layer_idx = pos
-        new.config.decoder_layers = len(indices)
+            if part == "decoder":
+                layer.encoder_attn.layer_idx = pos
+        setattr(new.config, f"{part}_layers", len(indices))
     setattr(new_stack, attr, kept)
-    new.config.nash_selected_layers = list(indices)
+    setattr(new.config, "nash_selected_layers" if part == "decoder" else "nash_selected_encoder_layers",
+            list(indices))
     return new

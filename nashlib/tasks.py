@@ -47,7 +47,7 @@ import numpy as np
 
 from .env import REPO_ROOT
 
-__all__ = ["Task", "samsum_turns", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
+__all__ = ["Task", "samsum_turns", "sst2_content", "FUNCTION_WORDS", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
            "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError"]
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,33 @@ def samsum_turns(row: dict) -> dict | str:
     return {"speaker": speaker, "dialogue": row["dialogue"], "turns": " ".join(said)}
 
 
+# English function words (articles, pronouns, auxiliaries, prepositions, conjunctions, a few adverbs)
+# and SST-2's tokenised clitics; fixed here so the derived task never depends on a downloaded list.
+FUNCTION_WORDS = frozenset("""
+a an the this that these those it its it's 's i me my we us our you your he him his she her they them their
+what which who whom whose there here am is are was were be been being have has had do does did doing 'm 're 've
+'d 'll n't will would shall should can could may might must of in on at by for with about against between into
+through during before after above below to from up down over under again further then once and but or nor so
+yet if because as until while than too very just also only own same such both each few more most other some
+any all no not
+""".split())
+
+
+def sst2_content(row: dict) -> dict | str:
+    """SST-2-derived task (not the paper's): rewrite a review sentence keeping only its content words.
+
+    The target is the sentence's tokens in order, without :data:`FUNCTION_WORDS` and without
+    punctuation-only tokens (SST-2 sentences are already tokenised and lower-cased). A model must
+    copy from the source, in order, and decide word by word what to drop: a generation task over real
+    text whose output is as long as a short summary, which a from-scratch T5 learns on 2 cores.
+    """
+    sentence = str(row.get("sentence") or "").strip()
+    kept = [w for w in sentence.split() if w not in FUNCTION_WORDS and any(c.isalnum() for c in w)]
+    if not kept:
+        return "no content words in the sentence"
+    return {"sentence": sentence, "content": " ".join(kept)}
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 # --------------------------------------------------------------------------------------------
@@ -336,6 +363,12 @@ _TASKS = [
     Task("dolly", "databricks-dolly-15k", "instruction", "rougeL", "{instruction}\n\n{context}", "response",
          HubSource("databricks/databricks-dolly-15k", derive=Derived(("train",), held_out=1000)),
          optional=("context",), note="one split on the hub; 1000 held out for evaluation as in the paper"),
+    Task("sst2_content", "SST-2 content words (derived, not the paper's task)", "derived", "rougeL",
+         "content words: {sentence}", "content", _glue("sst2"),
+         LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)}, _read_sst2),
+         derive_row=sst2_content,
+         note="derived from SST-2's review sentences (see sst2_content); a generation task a from-scratch "
+              "model learns on 2 cores"),
     Task("samsum_turns", "SAMSum turns (derived, not the paper's task)", "derived", "rougeL",
          "turns of {speaker}: {dialogue}", "turns", HubSource("knkarthick/samsum"),
          LocalSource({s: (f"samsum/samsum.zip:samsum/{s}.json",) for s in SPLITS}, _jsonl),

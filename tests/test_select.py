@@ -64,5 +64,5 @@ def test_high_selection_keeps_the_position_bias():
 def test_bad_indices():
     teacher = models.build_t5("tiny", seed=0)
     for idx in ([], [2, 1], [0, 4], [1, 1]):
-        with pytest.raises(ValueError, match="allowed: increasing, distinct layer indices from 0 to 3"):
+        with pytest.raises(ValueError, match="allowed: increasing, distinct decoder layer indices from 0 to 3"):
             keep_decoder_layers(teacher, idx)

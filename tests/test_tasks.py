@@ -209,3 +209,15 @@ def test_samsum_turns_is_derived_from_the_dialogue():
     assert tasks.samsum_turns({"dialogue": "no turns here", "summary": "x"}) == "no 'Name: text' turns in the dialogue"
     data = tasks.load_task("samsum_turns", "validation", limit=20)
     assert len(data) == 20 and all(s.startswith("turns of ") for s in data.dataset["source"])
+
+
+def test_sst2_content_keeps_content_words_in_order():
+    row = tasks.sst2_content({"sentence": "it 's a charming and often affecting journey . ", "label": 1})
+    assert row == {"sentence": "it 's a charming and often affecting journey .", "content": "charming often affecting journey"}
+    assert tasks.sst2_content({"sentence": "it is , of all of them , .", "label": 0}) == "no content words in the sentence"
+    data = tasks.load_task("sst2_content", "validation", limit=20)
+    assert len(data) == 20 and all(s.startswith("content words: ") for s in data.dataset["source"])
+    for source, target in zip(data.dataset["source"], data.dataset["target"]):
+        words = source.split()[2:]
+        assert [w for w in words if w in target.split()][:1] == target.split()[:1]
+        assert not set(target.split()) & tasks.FUNCTION_WORDS
