@@ -48,7 +48,7 @@ SEED: int = 0  # seeds python, numpy and torch (each pruning run has its own see
 OVERRIDES: dict = {}  # profile fields to replace (see nashlib.profiles)
 RECIPE_OVERRIDES: dict = {}  # nashlib.experiment.StudentRecipe fields to replace, e.g. {"seeds": [0, 1, 2]}
 MARGIN: float = 0.10  # how far (metric points / 100) a teacher must beat its best trivial baseline to be pruned
-TOLERANCE: float = 0.02  # a run is on target if abs(reached - target) <= this (sparsity, 0..1)
+TOLERANCE: float = 0.02  # a run is on target when it misses the target sparsity by at most this much
 NASH_DECODER_LAYERS: int = 3  # the NASH comparison: NASH-3, as in Table 1
 NASH_SPARSITY: float = 0.3  # NASH's encoder target sparsity, as in Table 1
 
