@@ -45,6 +45,11 @@ def render(rows: list[dict]) -> str:
         "do not edit by hand. Verdicts are computed by the notebooks from their own numbers, with the "
         "thresholds stated in each notebook.",
         "",
+        "Scale, said plainly: rows of the `cpu` profile time real T5 shapes (random weights) on 2 CPU threads, "
+        "and their quality numbers come from small T5s trained from scratch on this machine on the tasks each "
+        "row names, not from pretrained T5-base on the paper's datasets. The paper's own tasks and scale need "
+        "the `laptop` (hub t5-small, CPU) or `paper` (hub t5-base, GPU) profile.",
+        "",
         "| finding | claim | paper | ours | verdict | figure | profile | hardware |",
         "|---|---|---|---|---|---|---|---|",
     ]
