@@ -33,18 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from . import tasks, timing
 from .env import REPO_ROOT, atomic_write_text
 from .models import count_parameters
 from .profiles import check_parameter
 from .prune import FinetuneConfig, PruneConfig, finetune, prune
-from .teacher import Teacher, TeacherConfig, _save, batches, generate_texts, load_tokenizer, score
+from .teacher import Teacher, TeacherConfig, _save, batches, generate_texts, load_finished, score
 
 __all__ = ["StudentRecipe", "STUDENT_RECIPES", "student_recipe", "Student", "student", "run_dir", "small_config",
            "SMALL_MODELS", "time_generation", "nash", "cofi", "structure", "lineup", "model_sparsity_of_nash",
-           "pruning_teachers", "is_generation"]
+           "pruning_teachers", "is_generation", "verdict", "scale"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +183,23 @@ def pruning_teachers(profile: str, *, margin: float = 0.10, progress: bool = Tru
     return kept, table
 
 
+def verdict(flags) -> str:
+    """A notebook's verdict from its checks (booleans, any shape): every one holds, none does, or some do."""
+    import numpy as np
+
+    flags = np.asarray(flags, dtype=bool)
+    if flags.size == 0:
+        raise ValueError("verdict() needs at least one check")
+    return "holds" if flags.all() else "does not hold" if not flags.any() else "partly holds"
+
+
+def scale(profile: str, teachers) -> str:
+    """What the models of a run are, for findings rows: trained from scratch here, or which model was fine-tuned."""
+    if profile in ("cpu", "smoke"):
+        return "small T5s trained from scratch here"
+    return f"{', '.join(sorted({t.config.init for t in teachers}))} fine-tuned here"
+
+
 def is_generation(task_name: str) -> bool:
     """Whether a task's outputs are free text (summaries, answers, derived text tasks), not a label or score."""
     return tasks.get(task_name).kind not in ("classification", "regression")
@@ -241,7 +257,7 @@ def run_dir(root: str | os.PathLike | None = None) -> Path:
     return Path(root or os.environ.get("NASH_RUN_DIR") or REPO_ROOT / "build" / "runs")
 
 
-def _key(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe) -> str:
+def _key(cfg: PruneConfig, recipe: StudentRecipe) -> str:
     text = json.dumps({"prune": dataclasses.asdict(cfg), "recipe": recipe.key()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -256,12 +272,10 @@ def student(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str
     from transformers import AutoModelForSeq2SeqLM
 
     tcfg = teacher.config
-    folder = run_dir(root) / f"{tcfg.task}-{tcfg.key()}" / f"{cfg.method}-{_key(teacher, cfg, recipe)}"
+    folder = run_dir(root) / f"{tcfg.task}-{tcfg.key()}" / f"{cfg.method}-{_key(cfg, recipe)}"
     done = folder / "result.json"
     if done.exists():
-        info = json.loads(done.read_text())
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder / "model").eval()
-        return Student(cfg, model, load_tokenizer(str(folder / "model")), folder, info)
+        return Student(cfg, *load_finished(folder, done.name))
 
     t0 = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ from .prune import FinetuneConfig, finetune
 
 __all__ = ["TeacherConfig", "RECIPES", "recipes", "Teacher", "get_teacher", "teacher_dir", "train_tokenizer",
            "load_tokenizer", "batches", "generate_texts", "score", "trivial_baselines", "baseline_scores",
-           "usable"]
+           "usable", "load_finished"]
 
 
 @dataclass(frozen=True)
@@ -349,6 +349,15 @@ def _save(folder: Path, *objects) -> None:
     os.replace(tmp, folder)
 
 
+def load_finished(folder: Path, info_name: str) -> tuple:
+    """``(model, tokenizer, folder, info)`` of a finished cached run: ``folder/model`` and ``folder/info_name``."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    info = json.loads((folder / info_name).read_text())
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder / "model").eval()
+    return model, load_tokenizer(str(folder / "model")), folder, info
+
+
 def get_teacher(cfg: TeacherConfig, root: str | os.PathLike | None = None, *, progress: bool = True,
                 stop_after: int | None = None) -> Teacher | None:
     """The finished teacher of ``cfg``: loaded from the cache, or trained, scored and cached.
@@ -356,14 +365,10 @@ def get_teacher(cfg: TeacherConfig, root: str | os.PathLike | None = None, *, pr
     ``stop_after`` ends training after that many steps of this call (as a killed run would) and returns
     None; calling again resumes. Loading needs ``import nashlib`` only; nothing is trained twice.
     """
-    from transformers import AutoModelForSeq2SeqLM
-
     folder = teacher_dir(root) / f"{cfg.task}-{cfg.key()}"
     done = folder / "teacher.json"
     if done.exists():
-        info = json.loads(done.read_text())
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder / "model").eval()
-        return Teacher(cfg, model, load_tokenizer(str(folder / "model")), folder, info)
+        return Teacher(cfg, *load_finished(folder, done.name))
 
     t0 = time.perf_counter()
     if cfg.init != "scratch":  # first, so that a missing model fails before any data is read or folder made

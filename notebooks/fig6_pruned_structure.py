@@ -311,8 +311,7 @@ print(f"Figure 6: {VERDICT}")
 # that misses its target (see the Figure 8 notebook) changes both counts.
 
 # %%
-scale = ("small T5s trained from scratch here" if P.name in ("cpu", "smoke") else
-         f"{TEACHER.config.init} fine-tuned here")
+scale = experiment.scale(P.name, [TEACHER])
 ours = (f"{TITLE}, {P.name} profile ({scale}; {ENC_LAYERS}+{DEC_LAYERS} layers): encoder sparsity CoFi-T5 "
         f"{rep['CoFi-T5']['encoder_actual']:.1%} vs NASH-3 {rep['NASH-3']['encoder_actual']:.1%}; decoder layers "
         f"removed NASH-3 {removed['NASH-3']}/{DEC_LAYERS} vs CoFi-T5 {removed['CoFi-T5']}/{DEC_LAYERS}; model "

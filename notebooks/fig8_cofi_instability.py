@@ -217,17 +217,16 @@ for (name, title), grp in summary.groupby(["task", "title"], sort=False):
     misses = bool(c.abs_miss_mean > TOLERANCE)
     spread_sparsity = bool(c.miss_std > n.miss_std)
     spread_quality = bool(c.quality_std > n.quality_std)
-    n_true = misses + spread_sparsity + spread_quality
     checks.append(dict(task=name, title=title, cofi_abs_miss=c.abs_miss_mean, nash_abs_miss=n.abs_miss_mean,
                        cofi_over=c.over_pruned, cofi_under=c.under_pruned,
                        cofi_sparsity_std=c.miss_std, nash_sparsity_std=n.miss_std,
                        cofi_quality_std=c.quality_std, nash_quality_std=n.quality_std,
                        cofi_misses=misses, cofi_sparsity_varies_more=spread_sparsity,
                        cofi_quality_varies_more=spread_quality,
-                       verdict="holds" if n_true == 3 else "does not hold" if n_true == 0 else "partly holds"))
+                       verdict=experiment.verdict([misses, spread_sparsity, spread_quality])))
 verdicts = pd.DataFrame(checks)
 flags = verdicts[["cofi_misses", "cofi_sparsity_varies_more", "cofi_quality_varies_more"]].to_numpy()
-VERDICT = "holds" if flags.all() else "does not hold" if not flags.any() else "partly holds"
+VERDICT = experiment.verdict(flags)
 print(verdicts.drop(columns="task").round(4).to_string(index=False))
 print(f"\nFigure 8 (CoFi-T5 misses its target by > {TOLERANCE:g} and varies more than NASH-{NASH_DECODER_LAYERS}, "
       f"on every task): {VERDICT}")
@@ -244,8 +243,7 @@ print(f"\nFigure 8 (CoFi-T5 misses its target by > {TOLERANCE:g} and varies more
 # methods; the paper's remedy for CoFi's instability (Appendix A) is a longer warm-up of the target.
 
 # %%
-scale = ("small T5s trained from scratch here" if P.name in ("cpu", "smoke") else
-         f"{', '.join(sorted({t.config.init for t in TEACHERS.values()}))} fine-tuned here")
+scale = experiment.scale(P.name, TEACHERS.values())
 ours = (f"{P.name} profile ({scale}), {len(RECIPE.seeds)} seeds: " + "; ".join(
     f"{r.title}: CoFi-T5 mean |miss| {r.cofi_abs_miss:.3f} (over {r.cofi_over:.0%}, under {r.cofi_under:.0%}), "
     f"NASH-{NASH_DECODER_LAYERS} {r.nash_abs_miss:.3f}; sparsity std {r.cofi_sparsity_std:.3f} vs "

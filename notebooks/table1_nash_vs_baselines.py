@@ -324,7 +324,6 @@ for name in TEACHERS:
     g = data[data.task == name].set_index("paper_row")
     c = checks(g.quality, g.speedup, g.quality["T5-Base"])
     cofi, nash3 = g.loc["CoFi-T5"], g.loc["NASH-3"]
-    n_true = sum(c.values())
     verdict_rows.append(dict(
         task=name, title=tasks.get(name).title, **c,
         teacher=g.quality["T5-Base"], small=g.quality["T5-Small"], cofi=cofi.quality, nash2=g.quality["NASH-2"],
@@ -334,10 +333,10 @@ for name in TEACHERS:
         cofi_reached=cofi.model_sparsity, nash3_model_sparsity=nash3.model_sparsity,
         cofi_over_nash3_speed=cofi.speedup / nash3.speedup,
         cofi_speed_matched=bool(abs(cofi.speedup / nash3.speedup - 1) <= SPEED_MATCH),
-        verdict="holds" if n_true == len(CHECKS) else "does not hold" if n_true == 0 else "partly holds"))
+        verdict=experiment.verdict(list(c.values()))))
 verdicts = pd.DataFrame(verdict_rows)
 flags = verdicts[CHECKS].to_numpy()
-VERDICT = "holds" if flags.all() else "does not hold" if not flags.any() else "partly holds"
+VERDICT = experiment.verdict(flags)
 print(verdicts.drop(columns="task").round(3).T.to_string(header=False))
 for r in verdicts.itertuples():
     print(f"\n{r.title}: CoFi-T5's target {r.cofi_target:.3f} (NASH-3's whole-model sparsity; CoFi reached "
@@ -360,8 +359,7 @@ print(f"\nTable 1 / Figure 5 (NASH-3 faster and at least as good as the small de
 # the students' quality is noisier than the paper's.
 
 # %%
-scale = ("small T5s trained from scratch here" if P.name in ("cpu", "smoke") else
-         f"{', '.join(sorted({t.config.init for t in TEACHERS.values()}))} fine-tuned here")
+scale = experiment.scale(P.name, TEACHERS.values())
 ours = (f"{P.name} profile ({scale}): " + "; ".join(
     f"{r.title}: teacher {r.teacher:.1f}, small dense {r.small:.1f} ({r.small_speedup:.2f}x), CoFi-T5 "
     f"{r.cofi:.1f} ({r.cofi_speedup:.2f}x, target {r.cofi_target:.2f}), NASH-2 {r.nash2:.1f} "

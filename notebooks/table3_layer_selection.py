@@ -331,8 +331,7 @@ print(f"\nTable 3 (ties within {TIE:g} points): {VERDICT}")
 # (or, rarely, fewer) layers, which is the instability the paper reports.
 
 # %%
-scale = ("small T5s trained from scratch here" if P.name in ("cpu", "smoke") else
-         f"{', '.join(sorted({t.config.init for t in TEACHERS.values()}))} fine-tuned here")
+scale = experiment.scale(P.name, TEACHERS.values())
 ours = (f"{P.name} profile ({scale}), NASH-{DECODER_LAYERS}: " + "; ".join(
     f"{r.title}: uniform {r.uniform:.1f}, low {r.low:.1f}, high {r.high:.1f}, l0 {r.l0:.1f} "
     f"(layers {r.l0_layers}, {'hit' if r.l0_hit_target else 'missed'} target)" for r in per_task.itertuples())

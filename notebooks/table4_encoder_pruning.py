@@ -304,8 +304,7 @@ def checks(q: dict, v: dict) -> dict:
 
 
 def verdict(frame: pd.DataFrame, keys: list[str]) -> str:
-    flags = frame[keys].to_numpy()
-    return "holds" if flags.all() else "does not hold" if not flags.any() else "partly holds"
+    return experiment.verdict(frame[keys].to_numpy())
 
 
 rows = []
@@ -341,8 +340,7 @@ print(f"Finding 3.2 ((a), (c), (d)): ours {VERDICT_F32}; the paper's numbers und
 # is what `TIE` absorbs.
 
 # %%
-scale = ("small T5s trained from scratch here" if P.name in ("cpu", "smoke") else
-         f"{', '.join(sorted({t.config.init for t in TEACHERS.values()}))} fine-tuned here")
+scale = experiment.scale(P.name, TEACHERS.values())
 
 
 def summary(name):

@@ -132,3 +132,13 @@ def test_usable_compares_the_teacher_with_every_trivial_baseline(tiny_teacher):
     assert set(verdict["baselines"]) == {"first line", "first 20 words", "first two lines"}
     assert verdict["best_baseline"] == max(verdict["baselines"].values()) > 0.5  # copying the sentence scores well
     assert verdict["usable"] == (verdict["teacher"] >= verdict["best_baseline"] + 0.10) and not verdict["usable"]
+
+
+def test_verdict_and_scale_labels():
+    assert ex.verdict([True, True]) == "holds" and ex.verdict([[False], [False]]) == "does not hold"
+    assert ex.verdict([True, False]) == "partly holds"
+    with pytest.raises(ValueError, match="at least one check"):
+        ex.verdict([])
+    assert ex.scale("cpu", []) == "small T5s trained from scratch here"
+    assert ex.scale("paper", [teacher.Teacher(TeacherConfig("sst2", init="t5-base"), None, None, None, {})]) == \
+        "t5-base fine-tuned here"
