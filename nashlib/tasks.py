@@ -31,6 +31,7 @@ A malformed row (a missing or empty text field, an unknown label) is dropped, co
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -39,6 +40,7 @@ import os
 import string
 import warnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,7 +49,8 @@ import numpy as np
 
 from .env import REPO_ROOT
 
-__all__ = ["Task", "samsum_turns", "sst2_content", "FUNCTION_WORDS", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
+__all__ = ["Task", "samsum_turns", "sst2_content", "sst2_frequent", "sst2_frequent_words", "FUNCTION_WORDS",
+           "FREQUENT_MIN_PHRASES", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
            "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError"]
 
 log = logging.getLogger(__name__)
@@ -140,6 +143,7 @@ class Task:
     optional: tuple[str, ...] = ()  # template fields that may be empty
     note: str = ""
     derive_row: Callable[[dict], dict | str] | None = None  # derived tasks: raw row -> new row, or why malformed
+    baselines: tuple[tuple[str, Callable[[str], str]], ...] = ()  # derived tasks: own obvious baselines (name, input text -> prediction)
 
     def fields(self) -> list[str]:
         return [f for _, f, _, _ in string.Formatter().parse(self.template) if f]
@@ -283,6 +287,44 @@ def sst2_content(row: dict) -> dict | str:
     return {"sentence": sentence, "content": " ".join(kept)}
 
 
+FREQUENT_MIN_PHRASES = 100  # sst2_frequent: a word is frequent when at least this many SST-2 training phrases hold it
+
+
+@functools.lru_cache(maxsize=None)
+def sst2_frequent_words(min_phrases: int = FREQUENT_MIN_PHRASES) -> frozenset[str]:
+    """SST-2's frequent content words: tokens of letters only, not in :data:`FUNCTION_WORDS`, that occur in
+    at least ``min_phrases`` of the training split's phrases (each phrase counted once per word).
+
+    Computed once per process from SST-2's training split (``load_task("sst2", "train")``: local copy when
+    there is one, else the hub); with the default 100 it holds 534 words of the 67,349 phrases (with 40: 1602).
+    """
+    if not isinstance(min_phrases, int) or isinstance(min_phrases, bool) or min_phrases < 1:
+        raise ValueError(f"min_phrases={min_phrases!r}; allowed: an integer >= 1")
+    sst2 = get("sst2")
+    prefix = sst2.template.split("{")[0]  # "sst2 sentence: "
+    counts: Counter[str] = Counter()
+    for source in load_task(sst2, "train").dataset["source"]:
+        counts.update({w for w in source[len(prefix):].split() if w.isalpha() and w not in FUNCTION_WORDS})
+    return frozenset(w for w, n in counts.items() if n >= min_phrases)
+
+
+def sst2_frequent(row: dict) -> dict | str:
+    """SST-2-derived task (not the paper's): the sentence's frequent words, each once, in alphabetical order.
+
+    Frequent words are :func:`sst2_frequent_words` (534 of them, fixed by the training split); a
+    sentence with none of them has the target ``"none"``. A model must recognise those words among the
+    sentence's tokens and write them in an order set by the words themselves, not by their position.
+    Copying in order (:func:`sst2_content`) is the harder task for a from-scratch T5, whose
+    cross-attention has no positions of its own; this one its 12-layer decoder learns on 2 cores
+    (see ``nashlib.teacher.RECIPES``).
+    """
+    sentence = str(row.get("sentence") or "").strip()
+    if not sentence:
+        return "empty sentence"
+    frequent = sst2_frequent_words()
+    return {"sentence": sentence, "words": " ".join(sorted({w for w in sentence.split() if w in frequent})) or "none"}
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 # --------------------------------------------------------------------------------------------
@@ -369,6 +411,15 @@ _TASKS = [
          derive_row=sst2_content,
          note="derived from SST-2's review sentences (see sst2_content); a generation task a from-scratch "
               "model learns on 2 cores"),
+    Task("sst2_frequent", "SST-2 frequent words, sorted (derived, not the paper's task)", "derived", "rougeL",
+         "frequent words: {sentence}", "words", _glue("sst2"),
+         LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)}, _read_sst2),
+         derive_row=sst2_frequent,
+         baselines=(("the sentence", lambda text: text),
+                    ("its first 4 words", lambda text: " ".join(text.split()[:4])),
+                    ("its words, each once, sorted", lambda text: " ".join(sorted(set(text.split()))))),
+         note="derived from SST-2's review sentences (see sst2_frequent); the cpu profile's generation task, "
+              "which a from-scratch model learns on 2 cores"),
     Task("samsum_turns", "SAMSum turns (derived, not the paper's task)", "derived", "rougeL",
          "turns of {speaker}: {dialogue}", "turns", HubSource("knkarthick/samsum"),
          LocalSource({s: (f"samsum/samsum.zip:samsum/{s}.json",) for s in SPLITS}, _jsonl),

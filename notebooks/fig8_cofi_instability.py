@@ -37,8 +37,9 @@
 # instability?). NASH's target (0.3 of the encoder) is far milder than CoFi's (0.9 of the model), so
 # the two methods' *mean* quality is not comparable; their spread across seeds, and how far each
 # misses its own target, are. In the `cpu` profile the teachers are small T5s trained from scratch
-# here on the tasks the teachers notebook keeps (GLUE SST-2, a classification task; no generation
-# teacher has learned its task within the cpu budget yet), not pretrained T5-base on RTE and SAMSum,
+# here on the tasks the teachers notebook keeps (GLUE SST-2, a classification task, and SST-2 frequent
+# words, a generation task derived from SST-2's sentences, not the paper's), not pretrained T5-base on
+# RTE and SAMSum,
 # and the pruning runs are a few hundred steps, not 20 epochs.
 
 # %% tags=["parameters"]

@@ -211,6 +211,26 @@ def test_samsum_turns_is_derived_from_the_dialogue():
     assert len(data) == 20 and all(s.startswith("turns of ") for s in data.dataset["source"])
 
 
+def test_sst2_frequent_sorts_the_frequent_words():
+    frequent = tasks.sst2_frequent_words()
+    assert len(frequent) == 534  # words in at least 100 of SST-2's 67,349 training phrases
+    assert {"charming", "journey", "often"} <= frequent and "affecting" not in frequent  # in 40-99 phrases
+    assert not frequent & tasks.FUNCTION_WORDS
+    assert all(w.isalpha() for w in frequent) and len(tasks.sst2_frequent_words(40)) == 1602
+    row = tasks.sst2_frequent({"sentence": "it 's a film , charming and often affecting , a journey . film", "label": 1})
+    assert row == {"sentence": "it 's a film , charming and often affecting , a journey . film",
+                   "words": "charming film journey often"}  # each once, alphabetical
+    assert tasks.sst2_frequent({"sentence": "it is , of all of them .", "label": 0})["words"] == "none"
+    assert tasks.sst2_frequent({"sentence": "  ", "label": 0}) == "empty sentence"
+    with pytest.raises(ValueError, match="min_phrases=0; allowed: an integer >= 1"):
+        tasks.sst2_frequent_words(0)
+    data = tasks.load_task("sst2_frequent", "validation", limit=50)
+    assert len(data) == 50 and all(s.startswith("frequent words: ") for s in data.dataset["source"])
+    for source, target in zip(data.dataset["source"], data.dataset["target"]):
+        words = target.split()
+        assert words == ["none"] or (words == sorted(set(words)) and set(words) <= set(source.split()[2:]) & frequent)
+
+
 def test_sst2_content_keeps_content_words_in_order():
     row = tasks.sst2_content({"sentence": "it 's a charming and often affecting journey . ", "label": 1})
     assert row == {"sentence": "it 's a charming and often affecting journey .", "content": "charming often affecting journey"}

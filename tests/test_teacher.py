@@ -120,3 +120,11 @@ def test_trivial_baselines():
     assert set(base) == {"first line", "first 20 words", "first two lines"}
     first = turns.dataset[0]["source"].split(": ", 1)[1].splitlines()[0]  # "turns of X: A: text..."
     assert base["first line"][0] == first.split(":", 1)[1].strip()
+    words = tasks.load_task("sst2_frequent", "validation", limit=5)
+    base = teacher.trivial_baselines("sst2_frequent", words, words)
+    frequent = max(set(words.dataset["target"]), key=list(words.dataset["target"]).count)
+    assert set(base) == {"the sentence", "its first 4 words", "its words, each once, sorted",
+                         f"most frequent target ({frequent!r})"}
+    sentence = words.dataset[0]["source"].removeprefix("frequent words: ")
+    assert base["the sentence"][0] == sentence and base["its first 4 words"][0] == " ".join(sentence.split()[:4])
+    assert base["its words, each once, sorted"][0] == " ".join(sorted(set(sentence.split())))
