@@ -241,8 +241,6 @@ colors = {"teacher": "black", "small dense": sns.color_palette(plotting.PALETTE)
           "NASH-4": nash_blues[2]}
 shapes = {"teacher": "*", "small dense": "s", "CoFi-T5": "X", "NASH-2": "o", "NASH-3": "o", "NASH-4": "o"}
 # label offsets (points) and alignment per model, so that labels of nearby markers do not overprint
-offsets = {"teacher": (7, 7, "left"), "small dense": (7, -13, "left"), "CoFi-T5": (-7, 7, "right"),
-           "NASH-2": (7, 7, "left"), "NASH-3": (-7, -13, "right"), "NASH-4": (7, -13, "left")}
 fig, axes = plotting.subplots(1, len(TEACHERS) + 1, width=4.8, height=4.2)
 for ax, name in zip(axes[0], TEACHERS):
     grp = data[data.task == name].set_index("model").loc[MODEL_ORDER]
@@ -252,13 +250,12 @@ for ax, name in zip(axes[0], TEACHERS):
         ax.errorbar([r.speedup], [r.quality], xerr=[[r.speedup - r.speedup_q25], [r.speedup_q75 - r.speedup]],
                     marker=shapes[label], ms=12 if label == "teacher" else 8, capsize=2, color=colors[label],
                     mec="black", mew=0.5, ls="none", label=label, zorder=2)
-        dx, dy, ha = offsets[label]
-        ax.annotate(label, (r.speedup, r.quality), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=8)
     ax.axhline(grp.loc["teacher"].quality, color="black", ls=":", lw=1)
     task = tasks.get(name)
     ax.set(xlabel="generation speedup vs teacher (x)", ylabel=f"{task.metric} x 100",
            title=f"{task.title}\n({P.name} profile, trained here)")
     ax.margins(x=0.25, y=0.15)
+    plotting.label_points(ax, grp.speedup, grp.quality, grp.index)  # after the limits are set: no overlaps
 ax = axes[0, -1]
 markers = dict(zip(paper.TABLE1_DATASETS, "o^sD"))
 base = ref[ref.model == "T5-Base"].set_index("dataset").quality

@@ -226,20 +226,17 @@ names = list(TEACHERS)
 fig, axes = plotting.subplots(1, len(names) + 1, width=4.6, height=4.2)
 for ax, name in zip(axes[0], names):
     d = data[data.task == name].set_index("strategy").loc[STRATEGIES]
-    for k, (s, r) in enumerate(d.iterrows()):
+    for s, r in d.iterrows():
         ax.errorbar([r.speedup], [r.quality], xerr=[[r.speedup - r.speedup_q25], [r.speedup_q75 - r.speedup]],
                     marker=MARKERS[s], ms=8, color=COLORS[s], capsize=2, ls="none", label=s,
                     markeredgecolor="black", markeredgewidth=0.5)
-        ax.annotate(s, (r.speedup, r.quality), textcoords="offset points", xytext=(6, 5 if k % 2 == 0 else -12),
-                    fontsize=8)  # labels alternate above and below, so close points stay readable
     ax.scatter([1.0], [d.teacher_quality.iloc[0]], marker="*", s=160, color="black", zorder=3, label="teacher")
-    ax.annotate("teacher", (1.0, d.teacher_quality.iloc[0]), textcoords="offset points", xytext=(-8, 6), fontsize=8,
-                ha="right")
     ax.set(xlabel="generation speedup vs the teacher (x)", ylabel=f"quality ({d.metric.iloc[0]} x 100)",
            title=wrap(f"{d.title.iloc[0]}: {d.sources.iloc[0]} sources, {d.new_tokens.iloc[0]} new tokens, "
                       f"beam {d.beams.iloc[0]}"))
     ax.title.set_fontsize(9)
     ax.margins(x=0.25, y=0.2)
+    plotting.label_points(ax, [1.0, *d.speedup], [d.teacher_quality.iloc[0], *d.quality], ["teacher", *d.index])
 axes[0][0].legend(fontsize=7, loc="best")
 ax = axes[0][-1]
 for i, (dataset, ls) in enumerate(zip(paper.TABLE4_DATASETS, ["-", "--", ":"])):
