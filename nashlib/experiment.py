@@ -165,7 +165,8 @@ def pruning_teachers(profile: str, *, margin: float = 0.10, progress: bool = Tru
     Trains or loads every teacher of ``teacher.recipes(profile)``; keeps those that beat every trivial
     baseline by ``margin`` (``teacher.usable``). In the ``smoke`` profile the rule is reported but waived:
     micro teachers trained for a few steps exist to exercise the code, not to be good.
-    Returns ``({task: Teacher}, table)``; the table has one row per teacher with its verdict.
+    Returns ``({task: Teacher}, table)``; the table has one row per teacher with its verdict. Raises
+    ``RuntimeError`` when no teacher passes: there is nothing to prune.
     """
     from .teacher import get_teacher, recipes, usable
 
@@ -178,6 +179,8 @@ def pruning_teachers(profile: str, *, margin: float = 0.10, progress: bool = Tru
                          best_baseline=verdict["best_baseline"], usable=verdict["usable"]))
         if verdict["usable"] or profile == "smoke":
             kept[name] = t
+    if not kept:
+        raise RuntimeError(f"profile {profile}: no teacher passed the rule (see the teachers notebook); nothing to prune")
     table = pd.DataFrame(rows)
     table["used"] = table.task.isin(list(kept))
     return kept, table

@@ -337,6 +337,9 @@ def _superglue(config: str) -> HubSource:
     return HubSource("aps/super_glue", config)
 
 
+_SST2_LOCAL = LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)},
+                          _read_sst2)  # GLUE SST-2 and the two tasks derived from its sentences
+
 _TASKS = [
     Task("samsum", "SAMSum", "summarization", "rougeL", "summarize: {dialogue}", "summary",
          HubSource("knkarthick/samsum"),
@@ -373,7 +376,7 @@ _TASKS = [
                      _read_glue_pair("sentence1", "sentence2", ("entailment", "not_entailment"))),
          labels=("entailment", "not_entailment")),
     Task("sst2", "GLUE SST-2", "classification", "accuracy", "sst2 sentence: {sentence}", "label", _glue("sst2"),
-         LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)}, _read_sst2),
+         _SST2_LOCAL,
          labels=("negative", "positive")),
     Task("qnli", "GLUE QNLI", "classification", "accuracy", "qnli question: {question} sentence: {sentence}",
          "label", _glue("qnli"),
@@ -407,13 +410,13 @@ _TASKS = [
          optional=("context",), note="one split on the hub; 1000 held out for evaluation as in the paper"),
     Task("sst2_content", "SST-2 content words (derived, not the paper's task)", "derived", "rougeL",
          "content words: {sentence}", "content", _glue("sst2"),
-         LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)}, _read_sst2),
+         _SST2_LOCAL,
          derive_row=sst2_content,
          note="derived from SST-2's review sentences (see sst2_content); a generation task a from-scratch "
               "model learns on 2 cores"),
     Task("sst2_frequent", "SST-2 frequent words, sorted (derived, not the paper's task)", "derived", "rougeL",
          "frequent words: {sentence}", "words", _glue("sst2"),
-         LocalSource({"train": ("glue_sst2/train_full.tsv",), "validation": ("glue_sst2/dev.tsv",)}, _read_sst2),
+         _SST2_LOCAL,
          derive_row=sst2_frequent,
          baselines=(("the sentence", lambda text: text),
                     ("its first 4 words", lambda text: " ".join(text.split()[:4])),

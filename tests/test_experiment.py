@@ -142,3 +142,18 @@ def test_verdict_and_scale_labels():
     assert ex.scale("cpu", []) == "small T5s trained from scratch here"
     assert ex.scale("paper", [teacher.Teacher(TeacherConfig("sst2", init="t5-base"), None, None, None, {})]) == \
         "t5-base fine-tuned here"
+
+
+def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
+    cfgs = {"sst2": TeacherConfig("sst2", **TINY), "sst2_frequent": TeacherConfig("sst2_frequent", **TINY)}
+    verdicts = {"sst2": True, "sst2_frequent": False}
+    monkeypatch.setattr(teacher, "recipes", lambda profile: cfgs)
+    monkeypatch.setattr(teacher, "get_teacher", lambda cfg, progress=True: cfg.task)  # stands for the model
+    monkeypatch.setattr(teacher, "usable", lambda t, margin: dict(usable=verdicts[t], teacher=0.8,
+                                                                         best_baseline=0.5))
+    kept, table = ex.pruning_teachers("cpu")
+    assert kept == {"sst2": "sst2"} and table.used.tolist() == [True, False]
+    assert ex.pruning_teachers("smoke")[0] == {"sst2": "sst2", "sst2_frequent": "sst2_frequent"}  # waived
+    verdicts["sst2"] = False
+    with pytest.raises(RuntimeError, match="profile cpu: no teacher passed the rule"):
+        ex.pruning_teachers("cpu")
