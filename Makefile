@@ -2,6 +2,7 @@
 #   make figures                      # cpu profile (default), writes figures/
 #   make figures PROFILE=smoke        # seconds; writes build/figures/smoke/
 #   make figures ONLY=fig3_layer_time_vs_seqlen
+#   make figures PROFILE=smoke SET="repeats=3 student.steps=100"   # overrides (nashlib.settings)
 #   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
 #   make test                         # unit tests + every notebook under nbval (smoke profile)
 # The environment is a .venv made on first use; torch is installed first, pinned, so that nothing
@@ -12,6 +13,7 @@ VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PROFILE    ?= cpu
 ONLY       ?=
+SET        ?=
 PY         := $(VENV)/bin/python
 NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
 
@@ -28,25 +30,25 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[test]"
-	$(PY) -m nashlib.metrics setup-wordnet  # METEOR's WordNet into the venv (needs Debian wordnet-base)
+	$(PY) -m nashlib.data.metrics setup-wordnet  # METEOR's WordNet into the venv (needs Debian wordnet-base)
 	touch $@
 
 # the runner starts notebook kernels with the glibc allocator settings (nashlib/env.py) on Linux
 figures: $(VENV)/.installed
-	$(PY) -m nashlib.notebooks run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+	$(PY) -m nashlib.runner run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(foreach s,$(SET),--set $(s))
 
 # one figure by name, e.g. `make figures/fig2_decoder_depth_speed.png` (cebra-figures style)
 figures/%.png: notebooks/%.py $(VENV)/.installed
-	$(PY) -m nashlib.notebooks run --profile cpu --only $*
+	$(PY) -m nashlib.runner run --profile cpu --only $*
 
 list: $(VENV)/.installed
-	$(PY) -m nashlib.notebooks list
+	$(PY) -m nashlib.runner list
 
 # nbval's kernels inherit pytest's environment, so the allocator settings go there
 test: $(VENV)/.installed-test
 	rm -rf build/nbval
-	$(PY) -m nashlib.notebooks prepare --profile smoke --dest build/nbval
-	env $$($(PY) -m nashlib.notebooks allocator-env) $(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
+	$(PY) -m nashlib.runner prepare --profile smoke --dest build/nbval
+	env $$($(PY) -m nashlib.runner allocator-env) $(PY) -m pytest tests build/nbval --nbval-lax -p no:cacheprovider
 
 clean:
 	rm -rf build

@@ -12,9 +12,11 @@ import argparse
 
 import torch
 
-from nashlib import env, models, timing
-from nashlib.compact import compact
-from nashlib.sites import PruningMasks
+from nashlib import env
+from nashlib import shapes
+from nashlib.speed import timing
+from nashlib.pruning.compact import compact
+from nashlib.pruning.masks import PruningMasks
 
 
 def main():
@@ -29,8 +31,8 @@ def main():
     args = ap.parse_args()
     env.seed_everything(0)
     threads = env.set_threads(2)
-    s = models.shape(args.shape)
-    model = models.build_t5(args.shape)
+    s = shapes.shape(args.shape)
+    model = shapes.build_t5(args.shape)
     masks = PruningMasks(model, types=("heads", "ffn_units"), parts=("encoder",))
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():  # keep a different random subset of the same size in every layer
@@ -43,10 +45,10 @@ def main():
     rows = small.config.nash_layout["encoder"]
     assert all(len(r["self"]) == args.heads and r["d_ff"] == args.d_ff for r in rows), rows
     assert len({tuple(r["self"]) for r in rows}) > 1, "every layer kept the same heads; nothing to slice"
-    dense = models.build_t5(args.shape, encoder_heads=args.heads, encoder_d_ff=args.d_ff)
+    dense = shapes.build_t5(args.shape, encoder_heads=args.heads, encoder_d_ff=args.d_ff)
     # the same but for layer 0's position-bias table, which the compacted model keeps for all heads
     extra = (s.num_heads - args.heads) * model.config.relative_attention_num_buckets
-    assert models.count_parameters(small) - models.count_parameters(dense) == extra
+    assert shapes.count_parameters(small) - shapes.count_parameters(dense) == extra
     inputs = timing.random_inputs(s.vocab_size, args.batch, args.src)
     calls = {"dense, same shape": timing.generation_call(dense, inputs, new_tokens=args.new_tokens, beams=4),
              "compacted (NashT5)": timing.generation_call(small, inputs, new_tokens=args.new_tokens, beams=4)}

@@ -3,7 +3,7 @@
     python benchmarks/masked_step_overhead.py [--shape t5-small] [--batch 8] [--src 128] [--tgt 32]
 
 Times a full training step (forward, backward, AdamW) of the same model, interleaved in one process
-(nashlib.timing): dense, with NASH's masks (encoder heads + FFN units) and with CoFi-T5's masks (every
+(nashlib.speed.timing): dense, with NASH's masks (encoder heads + FFN units) and with CoFi-T5's masks (every
 type on encoder and decoder). The target: masks add at most 15 % to a step.
 """
 
@@ -11,8 +11,10 @@ import argparse
 
 import torch
 
-from nashlib import env, models, timing
-from nashlib.sites import PruningMasks
+from nashlib import env
+from nashlib import shapes
+from nashlib.speed import timing
+from nashlib.pruning.masks import PruningMasks
 
 
 def step_call(model, masks, batch):
@@ -43,7 +45,7 @@ def main():
     args = ap.parse_args()
     env.seed_everything(0)
     threads = env.set_threads(2)
-    model = models.build_t5(args.shape).train()
+    model = shapes.build_t5(args.shape).train()
     g = torch.Generator().manual_seed(0)
     batch = dict(input_ids=torch.randint(2, 32000, (args.batch, args.src), generator=g),
                  labels=torch.randint(2, 32000, (args.batch, args.tgt), generator=g))

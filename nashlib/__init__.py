@@ -1,16 +1,22 @@
-"""nashlib: the library behind the NASH companion notebooks.
+"""nashlib: the library behind the NASH companion notebooks (Ko et al. 2023, arXiv 2310.10054).
 
-One module per concept: ``profiles`` (run sizes), ``models`` (T5 shapes), ``timing`` (the latency
-protocol), ``profiling`` (time per component), ``plotting`` (one look, saved with its numbers),
-``env`` (seeding, run info, atomic writes), ``paper`` (the paper's printed numbers), ``report``
-(REPORT.md from the notebooks' findings) and ``notebooks`` (the headless runner).
+Folders follow the architecture, and dependencies point one way, down this list:
 
-The pruning core: ``l0`` (hard-concrete masks, Lagrangian controller), ``sites`` (where masks act on
-stock modules, sparsity accounting), ``select`` (decoder layer selection), ``distill`` (the losses),
-``compact`` (the smaller model, registered with transformers' Auto classes) and ``prune`` (NASH and
-CoFi-T5 end to end, on accelerate, with checkpoints that resume).
+- ``env`` (seeding, run info, atomic writes), ``settings`` (one :class:`~nashlib.settings.Profile` per run
+  size, one override channel), ``arch`` (where a T5 or BART keeps its blocks, and what a unit costs),
+  ``shapes`` (T5 models of named shapes);
+- ``data`` (the paper's tasks and metrics, offline);
+- ``pruning`` (the method: hard-concrete masks as hooks, constraints with Lagrangians, layer selection,
+  distillation, NASH and CoFi-T5 runs, exact compaction);
+- ``training`` (the one optimisation loop and the run folders it resumes from);
+- ``experiments`` (cached teachers, baselines, the paper's lineup of students, tables' rows);
+- ``speed`` (the latency protocol, component profiling, faster beam search);
+- ``results`` (verdicts, the paper's numbers, figures, REPORT.md), and ``runner`` (the notebook runner).
+
+Importing ``nashlib`` registers the compacted model classes (``nash_t5``, ``nash_bart``) with
+transformers' Auto classes, so ``AutoModelForSeq2SeqLM.from_pretrained`` loads a pruned model.
 """
 
-from . import compact as _compact  # noqa: F401  registers nash_t5 / nash_bart with the Auto classes
+from nashlib.pruning import compact as _compact  # noqa: F401  registers nash_t5 / nash_bart with the Auto classes
 
 __version__ = "0.1.0"

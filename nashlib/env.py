@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 __all__ = ["REPO_ROOT", "seed_everything", "set_threads", "run_info", "atomic_write_bytes",
-           "atomic_write_text", "ALLOCATOR_VARS", "ALLOCATOR_SETTINGS", "allocator_env", "allocator_settings",
-           "start"]
+           "atomic_write_text", "ALLOCATOR_VARS", "ALLOCATOR_SETTINGS", "allocator_env", "allocator_settings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,24 +147,3 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = None):
-    """A notebook's first step, from its parameters cell: validate every parameter (papermill injects
-    them unchecked), resolve the profile, check its device, seed everything and set the threads.
-
-    Returns ``(profile, run)``: the :class:`~nashlib.profiles.Profile` and a short summary dict.
-    """
-    from .profiles import check_parameter, get
-
-    check_parameter("SEED", seed, int)
-    check_parameter("OUT_DIR", out_dir, str)
-    check_parameter("OVERRIDES", {} if overrides is None else overrides, dict)
-    p = get(profile, **(overrides or {}))
-    if p.device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"profile {p.name!r} runs on a CUDA GPU, and torch sees none "
-                           f"(torch {torch.__version__}, cuda available: False). Use PROFILE='cpu' or "
-                           "'laptop' here, or install a CUDA build of torch on a GPU machine.")
-    seed_everything(seed)
-    threads = set_threads(p.threads)
-    return p, {"profile": p.name, "device": p.device, "threads": threads, "seed": seed}

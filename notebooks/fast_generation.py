@@ -23,33 +23,36 @@
 # beam's rows follow the beam it continues. For an encoder-decoder that includes the cross-attention
 # cache (the encoder's keys and values, source length x every decoder layer), although all beams of
 # one example hold identical copies of it and a beam never moves to another example: each step copies
-# identical rows onto each other. `nashlib.fastgen` skips that copy (checking, not assuming, that
+# identical rows onto each other. `nashlib.speed.fastgen` skips that copy (checking, not assuming, that
 # skipping is exact), and the notebook kernels start with glibc allocator settings that keep freed
 # buffers instead of returning them to the kernel (`env.ALLOCATOR_SETTINGS`).
 #
 # **Targets** (ours, from the issue that asked for the fast path; cpu profile, T5-base shape,
 # beam 4): the fast path at least 2x faster than stock with identical tokens, and a NASH-3 shape with
 # the fast path at least 4x faster than stock T5-base. We report what we measure, timed in one
-# process with interleaved rounds (`nashlib.timing`), greedy beside beam search.
+# process with interleaved rounds (`nashlib.speed.timing`), greedy beside beam search.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
 OVERRIDES: dict = {}  # profile fields to replace, e.g. {"alloc_repeats": 0}
 
 # %%
-import platform
 import time
 
 import pandas as pd
-import torch
 
-from nashlib import env, fastgen, models, paper, plotting, profiling, timing
+from nashlib import env, settings
+from nashlib import shapes
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
+from nashlib.speed import bench, configs, figures, tables, timing
+from nashlib.speed import components
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-SHAPE = models.shape(P.teacher_shape)
+SHAPE = shapes.shape(P.teacher_shape)
 ALLOCATOR = env.allocator_settings()  # what this kernel's glibc read at start-up
 RUN | {"allocator settings active": ALLOCATOR["active"]}
 
@@ -58,28 +61,21 @@ RUN | {"allocator settings active": ALLOCATOR["active"]}
 #
 # T5-base and NASH-*d* shapes built as in the Finding 3.1 notebook: NASH-*d* keeps *d* full-width
 # decoder layers and an encoder with 30 % of its prunable weights removed. Random weights of the real
-# shapes (timing depends on shapes); the NASH views share the weights of two models.
+# shapes (timing depends on shapes); the NASH views share the weights of two models
+# (`configs.nash_family`). `configs.generation_calls` makes one no-argument `generate()` call per
+# shape x decoding mode x path (stock or fast), named `"shape / mode / path"`, with a metadata row each.
 
 # %%
-enc_heads, enc_ff, enc_sparsity = models.narrow_width(SHAPE, P.encoder_sparsity)
-full = models.build_t5(P.teacher_shape, seed=SEED, device=P.device)
-narrow = models.build_t5(P.teacher_shape, encoder_heads=enc_heads, encoder_d_ff=enc_ff, seed=SEED + 1,
+enc_heads, enc_ff, enc_sparsity = shapes.narrow_width(SHAPE, P.encoder_sparsity)
+full = shapes.build_t5(P.teacher_shape, seed=SEED, device=P.device)
+narrow = shapes.build_t5(P.teacher_shape, encoder_heads=enc_heads, encoder_d_ff=enc_ff, seed=SEED + 1,
                          device=P.device)
 TEACHER = {"t5-base": "T5-base"}.get(P.teacher_shape, P.teacher_shape)  # the 1.00x model
-SHAPES = {TEACHER: full} | {f"NASH-{d}": models.share_view(full, decoder_layers=d, encoder_from=narrow)
-                            for d in (4, 3, 2)}
+SHAPES = configs.nash_family(full, narrow, teacher=TEACHER, depths=(4, 3, 2))
 MODES = {"greedy": 1, f"beam {P.beams}": P.beams}
 BEAM = f"beam {P.beams}"
 inputs = timing.random_inputs(SHAPE.vocab_size, P.batch, P.src_len, seed=SEED, device=P.device)
-calls, meta = {}, {}
-for shape_name, model in SHAPES.items():
-    for mode, beams in MODES.items():
-        for path in ("stock", "fast"):
-            name = f"{shape_name} / {mode} / {path}"
-            calls[name] = timing.generation_call(model, inputs, new_tokens=P.new_tokens, beams=beams,
-                                                 fast=path == "fast")
-            meta[name] = dict(shape=shape_name, mode=mode, path=path,
-                              decoder_layers=model.config.num_decoder_layers)
+calls, meta = configs.generation_calls(SHAPES, inputs, new_tokens=P.new_tokens, modes=MODES)
 print(f"{len(calls)} configurations; batch {P.batch}, source {P.src_len}, {P.new_tokens} new tokens; "
       f"narrow encoder: {enc_heads} heads, d_ff {enc_ff} (sparsity {enc_sparsity:.3f})")
 
@@ -87,61 +83,46 @@ print(f"{len(calls)} configurations; batch {P.batch}, source {P.src_len}, {P.new
 # ## Same tokens
 #
 # Stock and fast generation must produce identical token ids for every shape and mode. These calls
-# are the first warm-up run of every configuration, so the timing below runs one warm-up fewer.
+# are the first warm-up run of every configuration, so the timing below runs one warm-up fewer
+# (`configs.same_tokens`).
 
 # %%
-identical = {}
-for shape_name in SHAPES:
-    for mode in MODES:
-        stock = calls[f"{shape_name} / {mode} / stock"]()
-        fast = calls[f"{shape_name} / {mode} / fast"]()
-        identical[(shape_name, mode)] = bool(torch.equal(stock, fast))
+identical = configs.same_tokens(calls, SHAPES, MODES)
 assert all(identical.values()), f"fast generation changed tokens: {[k for k, v in identical.items() if not v]}"
 print(f"identical tokens in all {len(identical)} shape x mode pairs")
 
 # %% [markdown]
 # ## Where the time goes, before and after
 #
-# The component profile of the Figure 4 notebook (`nashlib.profiling`: exclusive time per module
-# with hooks; the cache reorder timed on its own), for T5-base with beam search, stock and fast.
+# The component profile of the Figure 4 notebook (`nashlib.speed.components`: exclusive time per module
+# with hooks; the cache reorder timed on its own), for T5-base with beam search, stock and fast:
+# `components.profile_paths` profiles `profile_repeats` calls per path and returns the median seconds
+# and shares per component; `components.seconds_by` lays them out as components x paths.
 
 # %%
-prof_rows = []
-for path in ("stock", "fast"):
-    for _ in range(P.profile_repeats):
-        cache = fastgen.fast_cache(P.beams) if path == "fast" else models.empty_cache()
-        r = profiling.profile_generation(full, inputs, new_tokens=P.new_tokens, beams=P.beams, device=P.device,
-                                         cache=cache)
-        prof_rows.append(dict(path=path, **r))
-frames = []
-for path in ("stock", "fast"):
-    s = profiling.shares([{k: v for k, v in r.items() if k != "path"} for r in prof_rows if r["path"] == path])
-    s.insert(0, "path", path)
-    frames.append(s)
-prof = pd.concat(frames, ignore_index=True)
+prof = components.profile_paths(full, inputs, new_tokens=P.new_tokens, beams=P.beams, repeats=P.profile_repeats,
+                               device=P.device)
 assert (prof.seconds >= 0).all()
-prof_wide = prof.pivot(index="component", columns="path", values="seconds").loc[list(profiling.COMPONENTS),
-                                                                                 ["stock", "fast"]]
+prof_wide = components.seconds_by(prof, "path")
 REORDER = {p: prof_wide.loc["beam cache reorder", p] / prof_wide[p].sum() for p in ("stock", "fast")}
 print((prof_wide.round(3)).to_string())
 print(f"\nbeam cache reorder: {REORDER['stock']:.1%} of stock generate(), {REORDER['fast']:.1%} of fast")
 
 # %% [markdown]
 # ## Latency, stock and fast, interleaved
+#
+# `tables.latency_table` puts each configuration's metadata beside its median latency and spread;
+# `tables.speedups_against` gives the paired speedup (median over rounds of the within-round ratio)
+# of each configuration against a baseline of its own: stock generation of the same shape, and stock
+# T5-base, in the same decoding mode.
 
 # %%
 samples = timing.measure(calls, warmup=max(P.warmup - 1, 0), repeats=P.repeats, device=P.device, progress=True)
-summary = timing.summarize(samples)
-data = pd.DataFrame([dict(config=c, **meta[c]) for c in summary.config]).merge(summary, on="config")
-
-
-def paired(baseline: str, config: str) -> float:
-    """Speedup of ``config`` against ``baseline``: the median over rounds of the within-round ratio."""
-    return timing.speedups(samples, baseline).set_index("config").speedup[config]
-
-
-data["vs_stock_same_shape"] = [paired(f"{r['shape']} / {r['mode']} / stock", r.config) for _, r in data.iterrows()]
-data["vs_stock_t5_base"] = [paired(f"{TEACHER} / {r['mode']} / stock", r.config) for _, r in data.iterrows()]
+data = tables.latency_table(samples, meta)
+data["vs_stock_same_shape"] = tables.speedups_against(
+    samples, data.config, [f"{s} / {m} / stock" for s, m in zip(data["shape"], data["mode"])])
+data["vs_stock_t5_base"] = tables.speedups_against(samples, data.config,
+                                                   [f"{TEACHER} / {m} / stock" for m in data["mode"]])
 data["identical_tokens"] = [identical[(s, m)] for s, m in zip(data["shape"], data["mode"])]
 assert (data.wall_median_s > 0).all()
 assert samples.allocator_active.eq(ALLOCATOR["active"]).all()  # timing recorded the kernel's allocator state
@@ -154,32 +135,17 @@ data[["config", "wall_median_s", "spread", "cpu_per_wall", "vs_stock_same_shape"
 # time stock and fast T5-base beam search (same shape, batch, lengths) in two fresh processes, one
 # started without any allocator variable and one with `env.ALLOCATOR_SETTINGS`. Within a process the
 # rounds are interleaved as everywhere; between the two processes they are not, so this comparison
-# carries the machine's drift between the two runs.
+# carries the machine's drift between the two runs. `bench.allocator_comparison` runs the two
+# processes (and checks that each child's glibc read what it should); `bench.allocator_ratios` turns
+# their median times into speedups against stock generation under glibc's defaults.
 
 # %%
 alloc = pd.DataFrame()
 if P.alloc_repeats and P.device == "cpu":
-    runs = {}
-    for on in (False, True):
-        res = fastgen.time_in_subprocess(allocator=on, shape=P.teacher_shape, batch=P.batch, src_len=P.src_len,
-                                         new_tokens=P.new_tokens, beams=P.beams, warmup=P.warmup,
-                                         repeats=P.alloc_repeats, threads=RUN["threads"], seed=SEED)
-        runs[on] = res
-        s = pd.DataFrame(res["samples"])
-        for path, grp in s.groupby("config"):
-            alloc = pd.concat([alloc, pd.DataFrame([dict(
-                allocator="settings" if on else "glibc defaults", path=path, wall_median_s=grp.wall_s.median(),
-                cpu_median_s=grp.cpu_s.median(), allocator_active=res["allocator"]["active"])])], ignore_index=True)
-    assert runs[False]["allocator"]["values"] == {}, runs[False]["allocator"]
-    if platform.system() == "Linux":
-        assert runs[True]["allocator"]["active"], runs[True]["allocator"]
-    t = alloc.set_index(["allocator", "path"]).wall_median_s
-    ALLOC = {
-        "cache change alone": t[("glibc defaults", "stock")] / t[("glibc defaults", "fast")],
-        "allocator settings alone": t[("glibc defaults", "stock")] / t[("settings", "stock")],
-        "both": t[("glibc defaults", "stock")] / t[("settings", "fast")],
-        "cache change with the settings": t[("settings", "stock")] / t[("settings", "fast")],
-    }
+    alloc = bench.allocator_comparison(shape=P.teacher_shape, batch=P.batch, src_len=P.src_len,
+                                       new_tokens=P.new_tokens, beams=P.beams, warmup=P.warmup,
+                                       repeats=P.alloc_repeats, threads=RUN["threads"], seed=SEED)
+    ALLOC = bench.allocator_ratios(alloc)
     print(alloc.round(3).to_string(index=False))
     print("\n" + "\n".join(f"{k}: {v:.2f}x" for k, v in ALLOC.items()))
 else:
@@ -193,53 +159,22 @@ else:
 # latency of every shape, stock and fast, greedy and beam search. Bottom left: speedup against *stock*
 # T5-base with beam search, for stock and fast generation of each shape, beside the paper's Table 1
 # range (stock generation, RTX 3090, four datasets). Bottom right: the allocator comparison.
+# The panels are drawn by `nashlib.speed.figures`; `figures.stacked_components` is the Figure 4
+# notebook's bar, and `figures.speedup_bars` marks the paper's range with `figures.paper_range_marker`,
+# as the Finding 3.1 notebook does.
 
 # %%
 fig, axes = plotting.subplots(2, 2, width=6.2, height=4.2)
 (ax_p, ax_l), (ax_s, ax_a) = axes
-colours = plotting.sns.color_palette("tab10", len(profiling.COMPONENTS))
-left = pd.Series(0.0, index=["stock", "fast"])
-for colour, comp in zip(colours, profiling.COMPONENTS):
-    ax_p.barh(["stock", "fast"], prof_wide.loc[comp], left=left, color=colour, label=comp)
-    left += prof_wide.loc[comp]
+order, ref = list(SHAPES), paper.table1()
+figures.stacked_components(ax_p, prof_wide.T)
 ax_p.set(xlabel="seconds per generate()", title=f"{P.teacher_shape} shape, {BEAM}: where the time goes")
 ax_p.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
 
-order = list(SHAPES)
-width = 0.2
-for j, (mode, path) in enumerate([(m, p) for m in MODES for p in ("stock", "fast")]):
-    sub = data[(data["mode"] == mode) & (data.path == path)].set_index("shape").loc[order]
-    ax_l.bar([i + (j - 1.5) * width for i in range(len(order))], sub.wall_median_s, width,
-             yerr=[sub.wall_median_s - sub.wall_q25_s, sub.wall_q75_s - sub.wall_median_s], capsize=2,
-             label=f"{mode}, {path}")
-ax_l.set(xticks=range(len(order)), xticklabels=order, ylabel="latency per generate() (s)",
-         title="latency, stock and fast")
-ax_l.legend(fontsize=8)
-
-ref = paper.table1()
-beam = data[data["mode"] == BEAM].set_index(["shape", "path"])
-for j, path in enumerate(("stock", "fast")):
-    ax_s.bar([i + (j - 0.5) * 0.3 for i in range(len(order))], [beam.loc[(s, path), "vs_stock_t5_base"] for s in order],
-             0.3, label=f"ours, {path} generation")
-for i, s in enumerate(order):
-    if s in set(ref.model):
-        r = ref[ref.model == s].speedup
-        ax_s.errorbar([i + 0.35], [r.median()], yerr=[[r.median() - r.min()], [r.max() - r.median()]], color="grey",
-                      marker="D", ms=5, capsize=3, ls="none", label="paper, stock (RTX 3090)" if i == 1 else None)
-ax_s.axhline(1, color="black", lw=0.8)
-ax_s.set(xticks=range(len(order)), xticklabels=order, ylabel=f"speedup vs stock {TEACHER} (x)",
-         title=f"speedup against stock {TEACHER}, {BEAM}")
-ax_s.legend(fontsize=8)
-
-if ALLOC:
-    a = alloc.pivot(index="allocator", columns="path", values="wall_median_s").loc[["glibc defaults", "settings"],
-                                                                                    ["stock", "fast"]]
-    a.plot.bar(ax=ax_a, rot=0)
-    ax_a.set(ylabel="latency per generate() (s)", xlabel="",
-             title=f"{P.teacher_shape}, {BEAM}: two processes, allocator settings off / on")
-else:
-    ax_a.text(0.5, 0.5, "allocator comparison skipped\n(GPU profile or alloc_repeats=0)", ha="center", va="center")
-    ax_a.set_axis_off()
+figures.latency_bars(ax_l, data, order, MODES)
+figures.speedup_bars(ax_s, data, order, ref, beam_mode=BEAM, teacher=TEACHER)
+figures.allocator_bars(ax_a, alloc if ALLOC else None,
+                       title=f"{P.teacher_shape}, {BEAM}: two processes, allocator settings off / on")
 fig.suptitle(f"Fast generation: batch {P.batch}, source {P.src_len}, {P.new_tokens} new tokens, {P.device}, "
              f"{RUN['threads']} threads, allocator settings {'on' if ALLOCATOR['active'] else 'off'} in this kernel")
 plotting.plt.show()
@@ -248,41 +183,41 @@ plotting.plt.show()
 # ## Our numbers beside the paper's and the targets
 #
 # *Fast path*: T5-base shape with beam search, fast against stock (paired rounds): holds at 2x or
-# more with identical tokens, partly holds above 1.1x. *Combined*: the NASH-3 shape with the fast path
-# against stock T5-base: holds at 4x or more, partly holds at or above the low end of the paper's
-# NASH-3 range (2.42x). *Allocator settings and cache change on their own*: each holds when it alone
-# gives at least 1.1x (our threshold for "more than run-to-run noise"). The thresholds are ours.
+# more, partly holds at 1.1x or more, and only with identical tokens (a required check).
+# *Combined*: the NASH-3 shape with the fast path against stock T5-base: holds at 4x or more, partly
+# holds at or above the low end of the paper's NASH-3 range (2.42x). *Allocator settings and cache
+# change on their own*: each holds when it alone gives at least 1.1x (our threshold for "more than
+# run-to-run noise"); both holding is a hold, one a partial hold. The thresholds are ours. Every
+# verdict comes from `nashlib.results.verdicts` (`V`), which records its rule and numbers in the run info.
 
 # %%
+beam = data[data["mode"] == BEAM].set_index(["shape", "path"])
 fast_gain = beam.loc[(TEACHER, "fast"), "vs_stock_same_shape"]
 combined = beam.loc[("NASH-3", "fast"), "vs_stock_t5_base"]
-tokens_ok = all(identical.values())
-VERDICT_FAST = ("holds" if fast_gain >= 2 and tokens_ok else "partly holds" if fast_gain > 1.1 and tokens_ok
-                else "does not hold")
-nash3 = ref[ref.model == "NASH-3"].speedup
-VERDICT_COMBINED = "holds" if combined >= 4 else "partly holds" if combined >= nash3.min() else "does not hold"
-table = pd.DataFrame([dict(model=s, paper_min=ref[ref.model == s].speedup.min() if s in set(ref.model) else 1.0,
-                           paper_max=ref[ref.model == s].speedup.max() if s in set(ref.model) else 1.0,
-                           ours_stock=round(beam.loc[(s, "stock"), "vs_stock_t5_base"], 2),
-                           ours_fast=round(beam.loc[(s, "fast"), "vs_stock_t5_base"], 2),
-                           fast_vs_stock_same_shape=round(beam.loc[(s, "fast"), "vs_stock_same_shape"], 2),
-                           greedy_fast_vs_stock=round(data[(data["shape"] == s) & (data["mode"] == "greedy") &
-                                                           (data.path == "fast")].vs_stock_same_shape.item(), 2))
-                      for s in order])
-print(table.to_string(index=False))
+nash3 = tables.paper_range(ref, "NASH-3")
+tokens = V.fact(all(identical.values()), claim="fast generation gives the stock tokens",
+                rule=f"token ids equal in all {len(identical)} shape x mode pairs")
+VERDICT_FAST = V.combine([V.at_least(fast_gain, 2.0, partly_at=1.1, claim=f"fast path >= 2x ({BEAM})",
+                                     name="fast / stock speedup")], claim="fast path", required=[tokens])
+VERDICT_COMBINED = V.at_least(combined, 4.0, partly_at=nash3[0], name="speedup",
+                              claim=f"NASH-3 shape + fast path >= 4x vs stock {TEACHER}")
 if ALLOC:
-    on_own = {k: v >= 1.1 for k, v in ALLOC.items() if k in ("cache change alone", "allocator settings alone")}
-    VERDICT_ALLOC = "holds" if all(on_own.values()) else "partly holds" if any(on_own.values()) else "does not hold"
+    t = alloc.set_index(["allocator", "path"]).wall_median_s
+    VERDICT_ALLOC = V.combine([
+        V.ratio_at_least(t[("glibc defaults", "stock")], t[("glibc defaults", "fast")], factor=1.1,
+                         claim="cache change alone >= 1.1x", names=("stock s", "fast s")),
+        V.ratio_at_least(t[("glibc defaults", "stock")], t[("settings", "stock")], factor=1.1,
+                         claim="allocator settings alone >= 1.1x", names=("defaults s", "settings s"))],
+        claim="each change helps on its own")
 else:
-    VERDICT_ALLOC = "not measured"
-print(f"\nfast path, {P.teacher_shape} {BEAM}: {fast_gain:.2f}x, tokens identical: {tokens_ok} -> {VERDICT_FAST}")
-print(f"NASH-3 shape + fast vs stock {TEACHER}, {BEAM}: {combined:.2f}x (paper NASH-3, stock: "
-      f"{nash3.min():.2f}-{nash3.max():.2f}x) -> {VERDICT_COMBINED}")
-print(f"each change on its own: {'; '.join(f'{k} {v:.2f}x' for k, v in ALLOC.items()) or 'not measured'} "
-      f"-> {VERDICT_ALLOC}")
+    VERDICT_ALLOC = V.not_measured(claim="each change helps on its own", why=f"alloc_repeats={P.alloc_repeats}, "
+                                   f"device {P.device}")
+table = tables.fast_speed_table(data, ref, order, beam_mode=BEAM)
+print(table.to_string(index=False) + "\n")
+print("\n".join(v.line() for v in (VERDICT_FAST, VERDICT_COMBINED, VERDICT_ALLOC)))
 
 # %% [markdown]
-# **Reading it.** The cross-attention cache holds source-length keys and values per decoder layer,
+# **Reading it. The cross-attention cache holds source-length keys and values per decoder layer,
 # against at most a few dozen generated positions in the self-attention cache, so on a CPU its
 # per-step copy is most of what beam search adds to greedy decoding; skipping it leaves the
 # self-attention reorder, which is small. Greedy search never reorders, so there the fast path changes
@@ -295,28 +230,25 @@ print(f"each change on its own: {'; '.join(f'{k} {v:.2f}x' for k, v in ALLOC.ite
 prof_out = prof.assign(table="profile", config=lambda d: f"{TEACHER} / {BEAM} / " + d.path)
 alloc_out = alloc.assign(table="allocator") if ALLOC else pd.DataFrame()
 out = pd.concat([data.assign(table="latency"), prof_out, alloc_out], ignore_index=True)
+FINDINGS = [
+    V.Finding("Fast generation (cache)", "beam search without cross-attention cache copies: >= 2x faster, "
+              "identical tokens (target)", "not in the paper (Table 1 timed stock generation)",
+              f"{P.teacher_shape} {BEAM}: {fast_gain:.2f}x, tokens identical: {tokens.holds}; "
+              f"cache reorder {REORDER['stock']:.0%} -> {REORDER['fast']:.0%} of the time", VERDICT_FAST),
+    V.Finding("Fast generation (NASH-3 + fast)", "NASH-3 shape + fast path >= 4x vs stock T5-base (target)",
+              f"NASH-3 {nash3[0]:.2f}-{nash3[1]:.2f}x (stock generation, GPU)",
+              f"{combined:.2f}x ({BEAM}, vs stock {TEACHER}); NASH-3 stock "
+              f"{beam.loc[('NASH-3', 'stock'), 'vs_stock_t5_base']:.2f}x", VERDICT_COMBINED),
+    V.Finding("Fast generation (each change alone)",
+              "allocator settings and cache change each help on their own (>= 1.1x)", "not in the paper",
+              "; ".join(f"{k} {v:.2f}x" for k, v in ALLOC.items()) or "not measured (GPU profile)", VERDICT_ALLOC),
+]
+prof_out = prof.assign(table="profile", config=lambda d: f"{TEACHER} / {BEAM} / " + d.path)
+out = pd.concat([data.assign(table="latency"), prof_out, alloc.assign(table="allocator") if ALLOC else None],
+                ignore_index=True)
 paths = plotting.save_figure(
     fig, "fast_generation", out, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
     kernel_allocator=ALLOCATOR, identical_tokens={f"{s} / {m}": v for (s, m), v in identical.items()},
-    table1_speed=table.to_dict("records"), allocator_comparison=ALLOC,
-    findings=[
-        dict(finding="Fast generation (cache)", claim="beam search without cross-attention cache copies: "
-             ">= 2x faster, identical tokens (target)",
-             paper="not in the paper (Table 1 timed stock generation)",
-             ours=f"{P.teacher_shape} {BEAM}: {fast_gain:.2f}x, tokens identical: {tokens_ok}; "
-                  f"cache reorder {REORDER['stock']:.0%} -> {REORDER['fast']:.0%} of the time",
-             verdict=VERDICT_FAST),
-        dict(finding="Fast generation (NASH-3 + fast)",
-             claim="NASH-3 shape + fast path >= 4x vs stock T5-base (target)",
-             paper=f"NASH-3 {nash3.min():.2f}-{nash3.max():.2f}x (stock generation, GPU)",
-             ours=f"{combined:.2f}x ({BEAM}, vs stock {TEACHER}); NASH-3 stock "
-                  f"{beam.loc[('NASH-3', 'stock'), 'vs_stock_t5_base']:.2f}x",
-             verdict=VERDICT_COMBINED),
-        dict(finding="Fast generation (each change alone)",
-             claim="allocator settings and cache change each help on their own (>= 1.1x)",
-             paper="not in the paper",
-             ours="; ".join(f"{k} {v:.2f}x" for k, v in ALLOC.items()) or "not measured (GPU profile)",
-             verdict=VERDICT_ALLOC),
-    ])
+    table1_speed=table.to_dict("records"), allocator_comparison=ALLOC, findings=[f.asdict() for f in FINDINGS])
 paths

@@ -31,13 +31,13 @@
 # - the dense T5-small shape.
 #
 # All 25 configurations are timed in the same interleaved rounds and every speedup is a ratio within a
-# round (`nashlib.timing`). The models share weights (`models.share_view`), so two dozen shapes fit in
+# round (`nashlib.speed.timing`). The models share weights (`shapes.share_view`), so two dozen shapes fit in
 # memory. Our setup differs from the paper's: CPU threads instead of a GPU, a smaller batch, and a
 # fixed output length instead of decoding until each model stops (the paper's outputs differ per task,
 # which is why its speedups differ per dataset).
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
 OVERRIDES: dict = {}  # profile fields to replace, e.g. {"batch": 8}
@@ -47,46 +47,49 @@ import time
 
 import pandas as pd
 
-from nashlib import env, models, paper, plotting, timing
+from nashlib import settings
+from nashlib import shapes
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
+from nashlib.speed import configs as grid
+from nashlib.speed import figures, tables, timing
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-SHAPE = models.shape(P.teacher_shape)
+SHAPE = shapes.shape(P.teacher_shape)
 RUN
 
 # %% [markdown]
 # ## The shapes
 #
-# `models.narrow_width` turns a target sparsity into a head count and an FFN width, counting
+# `shapes.narrow_width` turns a target sparsity into a head count and an FFN width, counting
 # parameters as the paper does (a head costs `4 * d_model * d_kv` per attention block, an FFN unit
 # `2 * d_model`). A decoder layer has two attention blocks, so its heads weigh twice as much.
 
 # %%
-enc_heads, enc_ff, enc_sparsity = models.narrow_width(SHAPE, P.encoder_sparsity)
-dec_heads, dec_ff, dec_sparsity = models.narrow_width(SHAPE, P.encoder_sparsity, cross_attention=True)
+enc_heads, enc_ff, enc_sparsity = shapes.narrow_width(SHAPE, P.encoder_sparsity)
+dec_heads, dec_ff, dec_sparsity = shapes.narrow_width(SHAPE, P.encoder_sparsity, cross_attention=True)
 depths = list(P.decoder_depths)
 assert {2, 3, 4} <= set(depths), f"decoder_depths={depths}: this notebook compares NASH-2/3/4, so it needs 2, 3 and 4"
-full = models.build_t5(P.teacher_shape, seed=SEED, device=P.device)
-narrow = models.build_t5(P.teacher_shape, encoder_heads=enc_heads, encoder_d_ff=enc_ff,
+full = shapes.build_t5(P.teacher_shape, seed=SEED, device=P.device)
+narrow = shapes.build_t5(P.teacher_shape, encoder_heads=enc_heads, encoder_d_ff=enc_ff,
                          decoder_heads=dec_heads, decoder_d_ff=dec_ff, seed=SEED + 1, device=P.device)
-small = models.build_t5(P.small_shape, seed=SEED + 2, device=P.device)
-shapes = pd.DataFrame([
+small = shapes.build_t5(P.small_shape, seed=SEED + 2, device=P.device)
+widths = pd.DataFrame([
     dict(part="encoder", heads=SHAPE.num_heads, d_ff=SHAPE.d_ff, narrow_heads=enc_heads, narrow_d_ff=enc_ff,
          reached_sparsity=round(enc_sparsity, 4)),
     dict(part="decoder", heads=SHAPE.num_heads, d_ff=SHAPE.d_ff, narrow_heads=dec_heads, narrow_d_ff=dec_ff,
          reached_sparsity=round(dec_sparsity, 4)),
 ])
 assert abs(enc_sparsity - P.encoder_sparsity) < 0.05 and abs(dec_sparsity - P.encoder_sparsity) < 0.05
-shapes
+widths
+
+# %% [markdown]
+# `grid.depth_width_grid` (`nashlib.speed.configs`) makes a weight-sharing view for every encoder
+# width x decoder width x decoder depth, named `"enc full / dec narrow x3"`, with its metadata.
 
 # %%
-configs, meta = {}, {}
-for enc_name, enc_model in (("full", full), ("narrow", narrow)):
-    for dec_name, dec_model in (("full", full), ("narrow", narrow)):
-        for d in depths:
-            name = f"enc {enc_name} / dec {dec_name} x{d}"
-            configs[name] = models.share_view(dec_model, decoder_layers=d, encoder_from=enc_model)
-            meta[name] = dict(encoder=enc_name, decoder=dec_name, decoder_layers=d)
+configs, meta = grid.depth_width_grid(full, narrow, depths)
 TEACHER = f"enc full / dec full x{SHAPE.num_decoder_layers}"
 configs["T5-small shape"] = small
 meta["T5-small shape"] = dict(encoder="t5-small", decoder="t5-small", decoder_layers=small.config.num_decoder_layers)
@@ -100,13 +103,13 @@ print(f"{len(calls)} configurations; teacher = {TEACHER!r}; batch {P.batch}, sou
 # ## Timing
 #
 # Every configuration generates from the same random source tokens. One round times all of them once,
-# in an order that rotates from round to round.
+# in an order that rotates from round to round. `tables.latency_table` puts each configuration's
+# metadata beside its median latency and its paired speedup against the teacher (`timing.speedups`).
 
 # %%
 samples = timing.measure(calls, warmup=P.warmup, repeats=P.repeats, device=P.device, progress=True)
-summary = timing.summarize(samples).merge(timing.speedups(samples, TEACHER), on="config")
-data = pd.DataFrame([dict(config=c, **meta[c]) for c in summary.config]).merge(summary, on="config")
-data["params_M"] = [models.count_parameters(configs[c]) / 1e6 for c in data.config]
+data = tables.latency_table(samples, meta, baseline=TEACHER)
+data["params_M"] = [shapes.count_parameters(configs[c]) / 1e6 for c in data.config]
 assert (data.wall_median_s > 0).all() and (data.speedup > 0).all()
 data[["config", "decoder_layers", "params_M", "wall_median_s", "spread", "cpu_per_wall", "speedup",
       "speedup_q25", "speedup_q75"]].round(3)
@@ -115,34 +118,17 @@ data[["config", "decoder_layers", "params_M", "wall_median_s", "spread", "cpu_pe
 # ## The figure
 #
 # Left: speedup against the T5-base shape as the decoder gets shallower, for the four
-# encoder/decoder width combinations (bars: quartiles of the per-round ratios), with T5-small's shape as a dashed line and the paper's Table 1
-# speedups for NASH-2/3/4 (the range over its four datasets). Right: the same configurations as
-# latency against the number of (non-embedding) parameters, which shows that size alone does not
-# predict speed.
+# encoder/decoder width combinations (bars: quartiles of the per-round ratios), with T5-small's shape
+# as a dashed line and the paper's Table 1 speedups for NASH-2/3/4 (the range over its four
+# datasets). Right: the same configurations as latency against the number of (non-embedding)
+# parameters, which shows that size alone does not predict speed. The paper's range is drawn by
+# `figures.paper_range_marker`, shared with the fast-generation notebook.
 
 # %%
 fig, axes = plotting.subplots(1, 2, width=6.0, height=4.3)
 ax, ax2 = axes[0]
-grid = data[data.encoder.isin(["full", "narrow"])]
-for (enc, dec), grp in grid.groupby(["encoder", "decoder"], sort=False):
-    grp = grp.sort_values("decoder_layers")
-    label = f"{enc} encoder, {dec}-width decoder"
-    ax.errorbar(grp.decoder_layers, grp.speedup, yerr=[grp.speedup - grp.speedup_q25, grp.speedup_q75 - grp.speedup],
-                marker="o", ms=4, capsize=2, label=label)
-    ax2.plot(grp.params_M, grp.wall_median_s, marker="o", ms=4, label=label)
-small_row = data[data.config == "T5-small shape"].iloc[0]
-ax.axhline(small_row.speedup, color="black", ls="--", lw=1, label=f"T5-small shape ({small_row.speedup:.2f}x)")
-ax2.scatter([small_row.params_M], [small_row.wall_median_s], color="black", marker="s", zorder=3, label="T5-small shape")
 ref = paper.table1()
-for d in (2, 3, 4):
-    s = ref[ref.model == f"NASH-{d}"].speedup
-    ax.errorbar([d + 0.15], [s.median()], yerr=[[s.median() - s.min()], [s.max() - s.median()]], color="grey",
-                marker="D", ms=5, capsize=3, ls="none", label="paper, NASH (RTX 3090, 4 datasets)" if d == 2 else None)
-ax.set(xlabel="decoder layers", ylabel=f"generation speedup vs T5-base shape (x)",
-       title="speedup against decoder depth", xticks=depths)
-ax.legend(fontsize=8)
-ax2.set(xlabel="parameters without embeddings (millions)", ylabel="latency per generate() call (s)",
-        title="latency against model size")
+figures.depth_panels(ax, ax2, data, ref, depths)
 fig.suptitle(f"Finding 3.1: batch {P.batch}, source {P.src_len}, {P.new_tokens} new tokens, beam {P.beams}, "
              f"{P.device}, {RUN['threads']} threads")
 plotting.plt.show()
@@ -153,38 +139,40 @@ plotting.plt.show()
 # NASH-*d* is the narrow encoder with a full-width decoder of *d* layers. Finding 3.1 has two parts,
 # which we test separately:
 # *depth is dominant*: cutting the decoder from 12 to 3 layers (full encoder) must speed generation up
-# far more than narrowing all 12 decoder layers by 30 %; we ask for at least twice the gain;
+# far more than narrowing all 12 decoder layers by 30 %; we ask for at least twice the gain
+# (speedup - 1);
 # *width does not matter much*: narrowing the 12-layer decoder by 30 % gives less than 1.2x.
-# The thresholds are ours; the paper states the finding in words.
+# Both: holds; one: partly holds; neither: does not hold.
+# *Table 1's speed columns*: NASH-2 > NASH-3 > NASH-4 (a strict trend) and NASH-3 faster than the
+# T5-small shape are required; with both, each of NASH-2/3/4 and T5-small inside the paper's range
+# makes a hold, otherwise a partial hold.
+# The thresholds are ours; the paper states the finding in words. The verdicts come from
+# `nashlib.results.verdicts` (`V`).
 
 # %%
 def speedup_of(enc, dec, d):
     return data[(data.encoder == enc) & (data.decoder == dec) & (data.decoder_layers == d)].speedup.item()
 
-L = SHAPE.num_decoder_layers
-mid = 3
+L, mid = SHAPE.num_decoder_layers, 3
 depth_gain, width_gain = speedup_of("full", "full", mid), speedup_of("full", "narrow", L)
-depth_dominant = (depth_gain - 1) >= 2 * (width_gain - 1)
-width_minor = width_gain < 1.2
-VERDICT_31 = {(True, True): "holds", (False, False): "does not hold"}.get((depth_dominant, width_minor), "partly holds")
-
-rows = []
-for model, ours in [(f"NASH-{d}", speedup_of("narrow", "full", d)) for d in (2, 3, 4)] + \
-                   [("T5-Small", small_row.speedup)]:
-    s = ref[ref.model == model].speedup
-    rows.append(dict(model=model, ours=round(ours, 2), paper_min=s.min(), paper_max=s.max(),
-                     within_paper_range=bool(s.min() <= ours <= s.max())))
-table1_speed = pd.DataFrame(rows)
-print(table1_speed.to_string(index=False))
-nash = {r.model: r.ours for r in table1_speed.itertuples()}
-ordered = nash["NASH-2"] > nash["NASH-3"] > nash["NASH-4"]
-nash3_beats_small = nash["NASH-3"] > nash["T5-Small"]
-VERDICT_T1 = ("holds" if ordered and nash3_beats_small and table1_speed.within_paper_range.all()
-              else "partly holds" if ordered and nash3_beats_small else "does not hold")
-print(f"\ndecoder {L}->{mid} layers: {depth_gain:.2f}x; 30 % narrower {L}-layer decoder: {width_gain:.2f}x")
-print(f"Finding 3.1 (depth dominant: {depth_dominant}, width minor: {width_minor}): {VERDICT_31}")
-print(f"Table 1 speed columns (NASH-2 > NASH-3 > NASH-4: {ordered}; NASH-3 faster than T5-small: "
-      f"{nash3_beats_small}; all inside the paper's range: {bool(table1_speed.within_paper_range.all())}): {VERDICT_T1}")
+VERDICT_31 = V.combine([
+    V.at_least(depth_gain - 1, 2 * (width_gain - 1), name=f"{L}->{mid} layers gain",
+               claim="depth gain at least twice the width gain"),
+    V.at_most(width_gain, 1.2, strict=True, name="30% narrower decoder speedup", claim="width minor (< 1.2x)")],
+    claim="decoder depth, not width, sets generation speed")
+ours = {f"NASH-{d}": speedup_of("narrow", "full", d) for d in (2, 3, 4)}
+ours["T5-Small"] = data.set_index("config").speedup["T5-small shape"]
+table1_speed = tables.table1_speed(ours, ref)
+ordered = V.trend([ours[m] for m in ("NASH-4", "NASH-3", "NASH-2")], strict=True,
+                  names=("NASH-4", "NASH-3", "NASH-2"), claim="NASH-2 > NASH-3 > NASH-4")
+beats_small = V.beats(ours["NASH-3"], ours["T5-Small"], names=("NASH-3", "T5-Small"),
+                      claim="NASH-3 faster than T5-small")
+in_range = V.combine([V.between(x, *tables.paper_range(ref, m), name=m, claim=f"{m} in the paper's range")
+                      for m, x in ours.items()], claim="inside the paper's range")
+VERDICT_T1 = V.combine([ordered, beats_small, in_range], required=[ordered, beats_small],
+                       claim="NASH-2/3/4 speedups against T5-base")
+print(table1_speed.to_string(index=False) + "\n")
+print("\n".join(v.line() for v in VERDICT_31.parts + (VERDICT_31,) + VERDICT_T1.parts + (VERDICT_T1,)))
 
 # %% [markdown]
 # **Reading it.** Each decoder layer runs once per generated token and per beam, while the encoder
@@ -195,18 +183,16 @@ print(f"Table 1 speed columns (NASH-2 > NASH-3 > NASH-4: {ordered}; NASH-3 faste
 # (see the Figure 4 notebook), which makes depth matter even more than on the paper's GPU.
 
 # %%
+FINDINGS = [
+    V.Finding("Finding 3.1", "decoder depth, not width, sets generation speed",
+              "depth is the dominant factor; decoder width has no significant impact",
+              f"{L}->{mid} decoder layers: {depth_gain:.2f}x; 30% narrower decoder: {width_gain:.2f}x", VERDICT_31),
+    V.Finding("Table 1 (speedup columns)", "NASH-2/3/4 speedups against T5-base",
+              "; ".join(f"{r.model} {r.paper_min:.2f}-{r.paper_max:.2f}x" for r in table1_speed.itertuples()),
+              "; ".join(f"{r.model} {r.ours:.2f}x" for r in table1_speed.itertuples()), VERDICT_T1),
+]
 paths = plotting.save_figure(
     fig, "fig2_decoder_depth_speed", data, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
-    table1_speed=table1_speed.to_dict("records"),
-    findings=[
-        dict(finding="Finding 3.1", claim="decoder depth, not width, sets generation speed",
-             paper="depth is the dominant factor; decoder width has no significant impact",
-             ours=f"{L}->{mid} decoder layers: {depth_gain:.2f}x; 30% narrower decoder: {width_gain:.2f}x",
-             verdict=VERDICT_31),
-        dict(finding="Table 1 (speedup columns)", claim="NASH-2/3/4 speedups against T5-base",
-             paper="; ".join(f"{r.model} {r.paper_min:.2f}-{r.paper_max:.2f}x" for r in table1_speed.itertuples()),
-             ours="; ".join(f"{r.model} {r.ours:.2f}x" for r in table1_speed.itertuples()),
-             verdict=VERDICT_T1),
-    ])
+    table1_speed=table1_speed.to_dict("records"), findings=[f.asdict() for f in FINDINGS])
 paths

@@ -26,10 +26,10 @@
 # to 512, as an encoder layer (self-attention + FFN) and as a decoder layer (self-attention,
 # cross-attention to a cached encoder memory, FFN: one decoding step). Weights are random: time
 # depends on shapes, not values. Every width at one sequence length is timed in the same interleaved
-# rounds (`nashlib.timing`), so the ratios between widths are robust to noise on a shared machine.
+# rounds (`nashlib.speed.timing`), so the ratios between widths are robust to noise on a shared machine.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
 OVERRIDES: dict = {}  # profile fields to replace, e.g. {"repeats": 5}
@@ -39,42 +39,33 @@ import time
 
 import pandas as pd
 
-from nashlib import env, models, plotting, timing
+from nashlib import settings
+from nashlib import shapes
+from nashlib.results import plotting
+from nashlib.results import verdicts as V
+from nashlib.speed import configs, figures
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-SHAPE = models.shape(P.teacher_shape)
+SHAPE = shapes.shape(P.teacher_shape)
 RUN
 
 # %% [markdown]
 # ## Timing one layer
 #
-# `models.build_layer` builds a stock `T5Block` of the requested width; `timing.layer_call` wraps
+# `shapes.build_layer` builds a stock `T5Block` of the requested width; `timing.layer_call` wraps
 # one forward pass on a `(batch, seq_len, d_model)` input. Short calls are looped until a sample
 # lasts `min_sample_s`, so microsecond layers are timed as precisely as slow ones.
+# `configs.time_layer_widths` builds one layer per width and kind, and at each sequence length times
+# all widths in the same interleaved rounds (`timing.measure`); `configs.relative_to_full` divides
+# each time by the full-width layer's time at the same kind and length.
 
 # %%
 WIDTHS = [(h, ff) for h in P.layer_heads for ff in P.layer_d_ff]
-rows = []
-for kind in ("encoder", "decoder"):
-    layers = {(h, ff): models.build_layer(SHAPE, num_heads=h, d_ff=ff, decoder=kind == "decoder", seed=SEED)
-              for h, ff in WIDTHS}
-    for seq_len in P.seq_lens:
-        calls = {f"h{h}-ff{ff}": timing.layer_call(layers[h, ff], batch=P.layer_batch, seq_len=seq_len,
-                                                   memory_len=P.memory_len, seed=SEED, device=P.device)
-                 for h, ff in WIDTHS}
-        samples = timing.measure(calls, warmup=P.warmup, repeats=P.repeats, device=P.device,
-                                 min_sample_s=P.min_sample_s)
-        summary = timing.summarize(samples)
-        for (h, ff), (_, row) in zip(WIDTHS, summary.iterrows()):
-            rows.append(dict(kind=kind, seq_len=seq_len, heads=h, d_ff=ff, ms=1e3 * row.wall_median_s,
-                             ms_q25=1e3 * row.wall_q25_s, ms_q75=1e3 * row.wall_q75_s,
-                             cpu_ms=1e3 * row.cpu_median_s, repeats=int(row.repeats)))
-    del layers
-data = pd.DataFrame(rows)
-full = data[(data.heads == max(P.layer_heads)) & (data.d_ff == max(P.layer_d_ff))]
-data = data.merge(full[["kind", "seq_len", "ms"]].rename(columns={"ms": "full_ms"}), on=["kind", "seq_len"])
-data["relative_time"] = data.ms / data.full_ms
+data = configs.time_layer_widths(SHAPE, WIDTHS, seq_lens=P.seq_lens, batch=P.layer_batch, memory_len=P.memory_len,
+                                 warmup=P.warmup, repeats=P.repeats, min_sample_s=P.min_sample_s, seed=SEED,
+                                 device=P.device)
+data = configs.relative_to_full(data, heads=max(P.layer_heads), d_ff=max(P.layer_d_ff))
 assert len(data) == 2 * len(P.seq_lens) * len(WIDTHS) and (data.ms > 0).all()
 data.round(4).head(12)
 
@@ -83,24 +74,11 @@ data.round(4).head(12)
 #
 # Top row: milliseconds per layer call (log-log). Bottom row: the same times divided by the
 # full-width layer's time at the same sequence length, the paper's point in one number: a width that
-# "does not matter" sits at 1.0.
+# "does not matter" sits at 1.0 (drawn by `figures.layer_time_panels`).
 
 # %%
 fig, axes = plotting.subplots(2, 2, width=5.6, height=3.9, sharex=True)
-styles = {ff: s for ff, s in zip(sorted(P.layer_d_ff, reverse=True), ["-", "--", ":"])}
-for col, kind in enumerate(("encoder", "decoder")):
-    sub = data[data.kind == kind]
-    for (h, ff), grp in sub.groupby(["heads", "d_ff"], sort=False):
-        colour = plotting.sns.color_palette(plotting.PALETTE)[sorted(P.layer_heads, reverse=True).index(h)]
-        kw = dict(color=colour, ls=styles[ff], marker="o", ms=3, label=f"{h} heads, d_ff {ff}")
-        axes[0, col].plot(grp.seq_len, grp.ms, **kw)
-        axes[1, col].plot(grp.seq_len, grp.relative_time, **kw)
-    axes[0, col].set(xscale="log", yscale="log", ylabel="time per layer call (ms)",
-                     title=f"{kind} layer" + (" (one decoding step)" if kind == "decoder" else ""))
-    axes[1, col].set(xscale="log", ylim=(0, 1.1), xlabel="sequence length (tokens)",
-                     ylabel="time / full-width time")
-    axes[1, col].axhline(1.0, color="grey", lw=0.8)
-axes[0, 1].legend(loc="upper left", ncol=1, fontsize=8)
+figures.layer_time_panels(axes, data, P.layer_heads, P.layer_d_ff)
 fig.suptitle(f"Figure 3: one T5 layer (d_model {SHAPE.d_model}), batch {P.layer_batch}, {P.device}, "
              f"{RUN['threads']} threads")
 plotting.plt.show()
@@ -113,27 +91,31 @@ plotting.plt.show()
 # time (we call it *barely matters* when the narrow layer is less than 1.5x faster). The figure's
 # contrast, that width does matter at long sequences, needs a clear gain there (more than 2x faster).
 # The claim *holds* when both are true, *partly holds* when only the length-1 part is, and *does not
-# hold* when width matters at length 1. The thresholds are ours, fixed before measuring; the paper
-# gives its figure without numbers.
+# hold* when width matters at length 1 (the length-1 part is required, the long part counted beside
+# it). The thresholds are ours, fixed before measuring; the paper gives its figure without numbers.
 
 # %%
 narrow = data[(data.heads == min(P.layer_heads)) & (data.d_ff == min(P.layer_d_ff))]
 short, long_ = min(P.seq_lens), max(P.seq_lens)
 speed = {(k, s): 1 / narrow[(narrow.kind == k) & (narrow.seq_len == s)].relative_time.item()
          for k in ("encoder", "decoder") for s in (short, long_)}
-barely_at_1 = all(speed[k, short] < 1.5 for k in ("encoder", "decoder"))
-matters_long = all(speed[k, long_] > 2.0 for k in ("encoder", "decoder"))
+assert all(v > 0 for v in speed.values())
+barely_at_1 = V.combine([V.at_most(speed[k, short], 1.5, strict=True, name=f"{k} narrow/full speedup",
+                                   claim=f"width barely matters at length {short} ({k})")
+                         for k in ("encoder", "decoder")], claim=f"width barely matters at length {short}")
+matters_long = V.combine([V.at_least(speed[k, long_], 2.0, strict=True, name=f"{k} narrow/full speedup",
+                                     claim=f"width matters at length {long_} ({k})")
+                          for k in ("encoder", "decoder")], claim=f"width matters at length {long_}")
 # the claim is about length 1; the long-sequence contrast is its control
-VERDICT = "does not hold" if not barely_at_1 else "holds" if matters_long else "partly holds"
+VERDICT = V.combine([barely_at_1, matters_long], required=[barely_at_1],
+                    claim="at sequence length 1, layer width barely affects time")
 table = pd.DataFrame([
     dict(quantity=f"narrowest vs full layer speedup at length {s} ({k})",
          paper="~1x at length 1 (width does not matter)" if s == short else "width matters (>1x)",
          ours=f"{speed[k, s]:.2f}x")
     for k in ("encoder", "decoder") for s in (short, long_)])
-print(table.to_string(index=False))
-print(f"\nWidth barely matters at length {short}: {barely_at_1}; width matters at length {long_}: {matters_long}")
-print(f"Verdict on Figure 3 ({P.device}, profile {P.name}): {VERDICT}")
-assert all(v > 0 for v in speed.values())
+print(table.to_string(index=False) + "\n")
+print("\n".join(v.line() for v in (barely_at_1, matters_long, VERDICT)))
 
 # %% [markdown]
 # **Reading it.** On a GPU a one-token layer is a handful of tiny kernels whose launch overhead
@@ -146,8 +128,8 @@ assert all(v > 0 for v in speed.values())
 paths = plotting.save_figure(
     fig, "fig3_layer_time_vs_seqlen", data, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
-    findings=[dict(finding="Figure 3", claim="at sequence length 1, layer width barely affects time",
-                   paper="width does not affect time at length 1 (RTX 3090)",
-                   ours="; ".join(f"{k} len {s}: narrow {speed[k, s]:.2f}x faster" for k, s in speed),
-                   verdict=VERDICT)])
+    findings=[V.Finding("Figure 3", "at sequence length 1, layer width barely affects time",
+                        "width does not affect time at length 1 (RTX 3090)",
+                        "; ".join(f"{k} len {s}: narrow {speed[k, s]:.2f}x faster" for k, s in speed),
+                        VERDICT).asdict()])
 paths

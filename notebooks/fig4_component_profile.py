@@ -21,7 +21,7 @@
 #
 # **What we do.** We generate with a randomly initialised model of T5-base's shape (timing depends on
 # shapes, not weights), with beam search (beam 4, the paper's setting) and greedily, and time every
-# module with forward hooks (`nashlib.profiling`). Each module's *exclusive* time (its own time minus
+# module with forward hooks (`nashlib.speed.components`). Each module's *exclusive* time (its own time minus
 # its hooked children's) goes to one component: embedding, layer norm, dropout, attention projections
 # (q, k, v, o), attention scores and softmax (with the position bias and the cache update), FFN, LM
 # head, and the rest of the model code (residual adds, masks). What `generate()` spends outside the
@@ -29,7 +29,7 @@
 # loop (scores, logits processing, stopping checks): a component the paper's figure does not show.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
 OVERRIDES: dict = {}  # profile fields to replace, e.g. {"profile_repeats": 3}
@@ -39,11 +39,16 @@ import time
 
 import pandas as pd
 
-from nashlib import env, models, paper, plotting, profiling, timing
+from nashlib import settings
+from nashlib import shapes
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
+from nashlib.speed import components
+from nashlib.speed import figures, timing
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-model = models.build_t5(P.teacher_shape, seed=SEED, device=P.device)
+model = shapes.build_t5(P.teacher_shape, seed=SEED, device=P.device)
 inputs = timing.random_inputs(model.config.vocab_size, P.batch, P.src_len, seed=SEED, device=P.device)
 MODES = {"beam 4" if P.beams == 4 else f"beam {P.beams}": P.beams, "greedy": 1}
 RUN
@@ -60,7 +65,7 @@ plain = {f"{mode} plain": timing.generation_call(model, inputs, new_tokens=P.new
          for mode, b in MODES.items()}
 rows = []
 for mode, beams in MODES.items():
-    plain[f"{mode} hooked"] = (lambda b=beams, m=mode: rows.append(dict(mode=m, **profiling.profile_generation(
+    plain[f"{mode} hooked"] = (lambda b=beams, m=mode: rows.append(dict(mode=m, **components.profile_generation(
         model, inputs, new_tokens=P.new_tokens, beams=b, device=P.device))))
 samples = timing.measure(plain, warmup=P.warmup, repeats=max(P.profile_repeats, 1), device=P.device)
 rows = rows[len(MODES) * P.warmup:]  # drop the warm-up runs' profiles
@@ -72,33 +77,27 @@ print("(a negative overhead means the hooks cost less than the run-to-run noise)
 # %% [markdown]
 # ## Shares of the time
 #
-# Median seconds per component over the profiled calls, and each component's share of the total.
+# Median seconds per component over the profiled calls, and each component's share of the total
+# (`components.shares_by`: the shares for each decoding mode, stacked; the fast-generation notebook
+# uses it for stock against fast generation).
 
 # %%
-frames = []
-for mode in MODES:
-    s = profiling.shares([{k: v for k, v in r.items() if k != "mode"} for r in rows if r["mode"] == mode])
-    s.insert(0, "mode", mode)
-    frames.append(s)
-data = pd.concat(frames, ignore_index=True)
+data = components.shares_by(rows, "mode", order=MODES)
 data["hook_overhead"] = data["mode"].map(overhead)
 for mode in MODES:
     assert abs(data[data["mode"] == mode].share.sum() - 1) < 1e-9
     assert (data[data["mode"] == mode].seconds >= 0).all()
-data.pivot(index="component", columns="mode", values="share").loc[list(profiling.COMPONENTS)].round(3)
+data.pivot(index="component", columns="mode", values="share").loc[list(components.COMPONENTS)].round(3)
+
+# %% [markdown]
+# One bar per decoding mode, stacked by component (`figures.stacked_components`, also the
+# fast-generation notebook's profile panel).
 
 # %%
 fig, axes = plotting.subplots(1, 1, width=9.0, height=3.6)
 ax = axes[0, 0]
-wide = data.pivot(index="mode", columns="component", values="share")[list(profiling.COMPONENTS)]
-left = pd.Series(0.0, index=wide.index)
-colours = plotting.sns.color_palette("tab10", len(profiling.COMPONENTS))
-for colour, comp in zip(colours, profiling.COMPONENTS):
-    ax.barh(wide.index, wide[comp], left=left, color=colour, label=comp)
-    for y, (x0, w) in enumerate(zip(left, wide[comp])):
-        if w > 0.04:
-            ax.text(x0 + w / 2, y, f"{100 * w:.0f}%", ha="center", va="center", fontsize=8, color="white")
-    left += wide[comp]
+wide = data.pivot(index="mode", columns="component", values="share")[list(components.COMPONENTS)]
+figures.stacked_components(ax, wide, labels=True)
 lo, hi = paper.FIGURE4_LN_DROPOUT_SHARE
 ax.set(xlim=(0, 1), xlabel="share of generate() time", ylabel="")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize=8)
@@ -111,20 +110,23 @@ plotting.plt.show()
 #
 # The paper puts layer norm + dropout at 20-25 % of inference time. We call the claim reproduced for a
 # decoding mode when our share falls within 15-30 % (the paper's range widened by 5 points each way for
-# measurement noise); the threshold is ours.
+# measurement noise); the threshold is ours. All modes inside: holds; some: partly holds; none: does
+# not hold (`nashlib.results.verdicts`).
 
 # %%
 ln_do = {m: data[(data["mode"] == m) & data.component.isin(["layer norm", "dropout"])].share.sum() for m in MODES}
 beam_share = {m: data[(data["mode"] == m) & data.component.isin(["beam cache reorder",
                                                                    "generation loop (search, logits)"])].share.sum()
               for m in MODES}
-inside = {m: 0.15 <= v <= 0.30 for m, v in ln_do.items()}
-VERDICT = "holds" if all(inside.values()) else "partly holds" if any(inside.values()) else "does not hold"
+VERDICT = V.combine([V.between(v, 0.15, 0.30, name="layer norm + dropout share",
+                               claim=f"share within 15-30% ({m})") for m, v in ln_do.items()],
+                    claim="layer norm + dropout take 20-25% of T5-base inference time")
 print(pd.DataFrame({"layer norm + dropout (ours)": pd.Series(ln_do).map("{:.1%}".format),
                     "paper": f"{lo:.0%}-{hi:.0%}",
                     "generation outside the model (ours)": pd.Series(beam_share).map("{:.1%}".format),
                     "hook overhead": overhead.map("{:.1%}".format)}).to_string())
-print(f"\nVerdict on Figure 4 ({P.device}, profile {P.name}): {VERDICT}")
+print(f"\nVerdict on Figure 4 ({P.device}, profile {P.name}):")
+print("\n".join(v.line() for v in VERDICT.parts + (VERDICT,)))
 
 # %% [markdown]
 # **Reading it.** On a GPU every layer norm and dropout is a kernel launch of its own, and at one
@@ -139,8 +141,7 @@ paths = plotting.save_figure(
     fig, "fig4_component_profile", data, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
     hook_overhead=overhead.to_dict(),
-    findings=[dict(finding="Figure 4", claim="layer norm + dropout take 20-25% of T5-base inference time",
-                   paper=f"{lo:.0%}-{hi:.0%} (GPU)",
-                   ours="; ".join(f"{m}: {v:.1%}" for m, v in ln_do.items()),
-                   verdict=VERDICT)])
+    findings=[V.Finding("Figure 4", "layer norm + dropout take 20-25% of T5-base inference time",
+                        f"{lo:.0%}-{hi:.0%} (GPU)", "; ".join(f"{m}: {v:.1%}" for m, v in ln_do.items()),
+                        VERDICT).asdict()])
 paths

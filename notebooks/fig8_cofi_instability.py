@@ -23,7 +23,7 @@
 # encoder's width and fixes the decoder's depth by hand.
 #
 # **What we do.** The same experiment on the teachers of the chosen profile: CoFi-T5 at the recipe's
-# high target (`RECIPE.high_sparsity`, the paper's 0.9) once per seed in `RECIPE.seeds` (the paper: 20
+# high target (`P.student.high_sparsity`, the paper's 0.9) once per seed in `P.student.seeds` (the paper: 20
 # seeds; the cpu profile: fewer, to fit its budget). Beside it, under the same seeds, NASH-3 (three
 # uniformly chosen decoder layers, L0 masks on the encoder's heads and FFN units at the standard
 # encoder target 0.3). For every run we read the sparsity the *deterministic* masks actually reached
@@ -43,90 +43,74 @@
 # and the pruning runs are a few hundred steps, not 20 epochs.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
-SEED: int = 0  # seeds python, numpy and torch (each pruning run has its own seed from RECIPE.seeds)
-OVERRIDES: dict = {}  # profile fields to replace (see nashlib.profiles)
-RECIPE_OVERRIDES: dict = {}  # nashlib.experiment.StudentRecipe fields to replace, e.g. {"seeds": [0, 1, 2]}
-MARGIN: float = 0.10  # how far (metric points / 100) a teacher must beat its best trivial baseline to be pruned
+SEED: int = 0  # seeds python, numpy and torch (each pruning run has its own seed from P.student.seeds)
+OVERRIDES: dict = {}  # profile fields to replace, e.g. {"student.seeds": [0, 1, 2]} (see nashlib.settings)
 TOLERANCE: float = 0.02  # a run is on target when it misses the target sparsity by at most this much
 NASH_DECODER_LAYERS: int = 3  # the NASH comparison: NASH-3, as in Table 1
 NASH_SPARSITY: float = 0.3  # NASH's encoder target sparsity, as in Table 1
 
 # %%
-import dataclasses
-import textwrap
 import time
 
-import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from nashlib import env, experiment, paper, plotting, tasks
+from nashlib import settings
+from nashlib.experiments import baselines, lineup, seeds, summary
+from nashlib.experiments.students import student
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
-RECIPE = experiment.student_recipe(P.name, **RECIPE_OVERRIDES)
-TEACHERS, TEACHER_TABLE = experiment.pruning_teachers(P.name, margin=MARGIN)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+R = P.student
+TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
-if len(RECIPE.seeds) < 2:
-    raise ValueError(f"RECIPE.seeds={RECIPE.seeds}: Figure 8 compares the spread across seeds, so it needs at "
-                     "least two seeds (RECIPE_OVERRIDES={'seeds': [0, 1, ...]})")
+if len(R.seeds) < 2:
+    raise ValueError(f"P.student.seeds={R.seeds}: Figure 8 compares the spread across seeds, so it needs at "
+                     "least two seeds (OVERRIDES={'student.seeds': [0, 1, ...]})")
 if not 0 < TOLERANCE < 1:
     raise ValueError(f"TOLERANCE={TOLERANCE!r}; allowed: 0 < tolerance < 1")
-print(f"profile {P.name}: CoFi-T5 at target {RECIPE.high_sparsity} and NASH-{NASH_DECODER_LAYERS} at encoder "
-      f"target {NASH_SPARSITY}, seeds {list(RECIPE.seeds)}; {RECIPE.steps} pruning steps "
-      f"(target warm-up {RECIPE.warmup_steps}), {RECIPE.finetune_steps} fine-tuning steps")
+print(f"profile {P.name}: CoFi-T5 at target {R.high_sparsity} and NASH-{NASH_DECODER_LAYERS} at encoder "
+      f"target {NASH_SPARSITY}, seeds {list(R.seeds)}; {R.steps} pruning steps "
+      f"(target warm-up {R.warmup_steps}), {R.finetune_steps} fine-tuning steps")
 TEACHER_TABLE
 
 # %% [markdown]
 # ## The runs
 #
-# `experiment.cofi(high, RECIPE, seed=s)` and `experiment.nash(3, RECIPE, seed=s)` name each run; the
+# `lineup.cofi(high, P.student, seed=s)` and `lineup.nash(3, P.student, seed=s)` name each run; the
 # seed sets the masks' initial noise, the sampled masks, dropout and the batch order. Every student is
 # cached on disk by its configuration: NASH-3 at seed 0 is exactly Table 1's NASH-3 (checked below), so
 # it is shared with the notebooks that need it and trained once. A run is pruned, compacted, fine-tuned,
-# saved, reloaded and scored on the validation rows (`nashlib.experiment.student`).
+# saved, reloaded and scored on the validation rows (`nashlib.experiments.students.student`), and checked
+# as every reported student is (`summary.check_student`); `seeds.seed_run` records it, with the sparsity
+# it reached in the scope its method constrains (CoFi: the whole model; NASH: the encoder).
 
 # %%
-COFI = f"CoFi-T5 (model target {RECIPE.high_sparsity:g})"
+COFI = f"CoFi-T5 (model target {R.high_sparsity:g})"
 NASH = f"NASH-{NASH_DECODER_LAYERS} (encoder target {NASH_SPARSITY:g})"
-METHODS = {COFI: dict(scope="model", key="model_actual"), NASH: dict(scope="encoder", key="encoder_actual")}
+SCOPE = {COFI: "model", NASH: "encoder"}
 
-rows = []
+
+def configs(seed):
+    """The two runs at ``seed``, by method, with the decoder depth each must end with (None: unchanged)."""
+    return {COFI: (lineup.cofi(R.high_sparsity, R, seed=seed), None),
+            NASH: (lineup.nash(NASH_DECODER_LAYERS, R, sparsity=NASH_SPARSITY, seed=seed), NASH_DECODER_LAYERS)}
+
+# %%
+runs = []
 for name, teacher in TEACHERS.items():
-    task = tasks.get(name)
     if NASH_DECODER_LAYERS == 3 and NASH_SPARSITY == 0.3:  # the default comparison is Table 1's NASH-3
-        assert experiment.nash(3, RECIPE, seed=0) == experiment.lineup(teacher, RECIPE)["NASH-3"]
-    for seed in RECIPE.seeds:
-        configs = {COFI: experiment.cofi(RECIPE.high_sparsity, RECIPE, seed=seed),
-                   NASH: experiment.nash(NASH_DECODER_LAYERS, RECIPE, sparsity=NASH_SPARSITY, seed=seed)}
-        for method, cfg in configs.items():
-            s = experiment.student(teacher, cfg, RECIPE)
-            report, score = s.report, s.scores["score"]
-            # invariants of every run, whatever the profile
-            assert s.model.config.model_type == "nash_t5", "scored model is not the compacted, reloaded one"
-            assert report["scope"] == METHODS[method]["scope"] and report["target_sparsity"] == cfg.target_sparsity
-            assert 0.0 <= score <= 1.0, f"score {score} outside [0, 1]"
-            assert 0.0 <= report[METHODS[method]["key"]] <= 1.0
-            assert s.info["parameters"] <= s.info["teacher_parameters"]
-            if method == NASH:
-                assert s.model.config.num_decoder_layers == NASH_DECODER_LAYERS
-                assert s.info["parameters"] < s.info["teacher_parameters"]
-            rows.append(dict(task=name, title=task.title, metric=task.metric, method=method, seed=seed,
-                             scope=report["scope"], target=cfg.target_sparsity,
-                             reached=report[METHODS[method]["key"]],
-                             expected=report[f"{report['scope']}_expected"],
-                             model_sparsity=report["model_actual"], quality=score * 100,
-                             teacher_quality=teacher.scores["score"] * 100,
-                             params_M=s.info["parameters"] / 1e6,
-                             teacher_params_M=s.info["teacher_parameters"] / 1e6,
-                             prune_s=s.info["prune_seconds"], folder=s.folder.name))
+        assert lineup.nash(3, R, seed=0) == lineup.lineup(teacher, R)["NASH-3"]
+    for seed in R.seeds:
+        for method, (cfg, depth) in configs(seed).items():
+            s = summary.check_student(student(teacher, cfg, R), teacher, decoder_layers=depth)
+            assert s.report.scope == SCOPE[method] and s.report.target_sparsity == cfg.target_sparsity
+            runs.append(seeds.seed_run(method, seed, s, teacher))
             del s
-data = pd.DataFrame(rows)
-data["miss"] = data.reached - data.target
-data["outcome"] = np.select([data.miss > TOLERANCE, data.miss < -TOLERANCE], ["over-pruned", "under-pruned"],
-                            "reached")
-assert len(data) == 2 * len(TEACHERS) * len(RECIPE.seeds)
+data = seeds.frame(runs, tolerance=TOLERANCE)
+assert len(data) == 2 * len(TEACHERS) * len(R.seeds)
 data[["title", "method", "seed", "target", "reached", "miss", "outcome", "model_sparsity", "quality",
       "params_M"]].round(4)
 
@@ -142,60 +126,28 @@ data[["title", "method", "seed", "target", "reached", "miss", "outcome", "model_
 #
 # Left: the reached sparsity of every run (points) and its distribution (box) per task and method; the
 # red line is the method's target, the shaded band the tolerance around it. Right: the quality of the
-# same runs (the task's metric x 100), with the teacher's as a dotted line.
+# same runs (the task's metric x 100), with the teacher's as a dotted line (`seeds.spread_panels`).
 
 # %%
-def wrap(text, width=26):
-    return "\n".join(textwrap.wrap(text, width))
-
-
-data["group"] = [f"{wrap(f'{t} [{k}]')}\n{m}" for t, k, m in zip(data.title, data.metric, data.method)]
-order = list(dict.fromkeys(data.group))
-palette = dict(zip(METHODS, sns.color_palette(plotting.PALETTE, 2)))
-fig, axes = plotting.subplots(1, 2, width=5.4, height=1.2 + 1.1 * len(order))
-ax, ax2 = axes[0]
-for axis, column in ((ax, "reached"), (ax2, "quality")):
-    sns.boxplot(data=data, x=column, y="group", hue="method", order=order, hue_order=list(METHODS),
-                palette=palette, dodge=False, orient="h", width=0.5, fliersize=0, boxprops=dict(alpha=0.35),
-                legend=False, ax=axis)
-    sns.stripplot(data=data, x=column, y="group", hue="method", order=order, hue_order=list(METHODS),
-                  palette=palette, dodge=False, orient="h", size=6, jitter=0.12, edgecolor="black", linewidth=0.5,
-                  legend=False, ax=axis)
-for i, group in enumerate(order):
-    row = data[data.group == group].iloc[0]
-    ax.fill_betweenx([i - 0.4, i + 0.4], row.target - TOLERANCE, row.target + TOLERANCE, color="red", alpha=0.12,
-                     label=f"target ± {TOLERANCE:g}" if i == 0 else None)
-    ax.plot([row.target] * 2, [i - 0.4, i + 0.4], color="red", ls="--", lw=1.5, label="target" if i == 0 else None)
-    ax2.plot([row.teacher_quality] * 2, [i - 0.4, i + 0.4], color="black", ls=":", lw=1.5,
-             label="teacher" if i == 0 else None)
-ax.set(xlabel="reached sparsity of the constrained scope (deterministic masks)", ylabel="",
-       title="reached sparsity per seed", xlim=(min(0.0, data.reached.min() - 0.05), 1.0))
-ax.legend(loc="lower right", fontsize=8)
-ax2.set(xlabel="quality (the task's metric x 100)", ylabel="", title="quality per seed")
-ax2.tick_params(labelleft=False)  # same rows as the left panel
-ax2.legend(loc="lower right", fontsize=8)
-fig.suptitle(f"Figure 8: CoFi-T5 at target {RECIPE.high_sparsity:g} vs NASH-{NASH_DECODER_LAYERS}, "
-             f"{len(RECIPE.seeds)} seeds ({P.name} profile)")
+n_groups = data.groupby(["task", "method"]).ngroups
+fig, axes = plotting.subplots(1, 2, width=5.4, height=1.2 + 1.1 * n_groups)
+seeds.spread_panels(*axes[0], data, [COFI, NASH], tolerance=TOLERANCE)
+fig.suptitle(f"Figure 8: CoFi-T5 at target {R.high_sparsity:g} vs NASH-{NASH_DECODER_LAYERS}, "
+             f"{len(R.seeds)} seeds ({P.name} profile)")
 plotting.plt.show()
 
 # %% [markdown]
 # ## Summary per task and method
 #
 # `miss` is reached minus target: positive is over-pruned, negative under-pruned. The shares count the
-# runs that missed by more than the tolerance. Spreads are sample standard deviations over the seeds.
+# runs that missed by more than the tolerance. Spreads are sample standard deviations over the seeds
+# (`seeds.spread`).
 
 # %%
-summary = data.groupby(["task", "title", "method"], sort=False).agg(
-    runs=("seed", "size"), target=("target", "first"),
-    miss_mean=("miss", "mean"), miss_std=("miss", "std"), miss_min=("miss", "min"), miss_max=("miss", "max"),
-    abs_miss_mean=("miss", lambda m: m.abs().mean()),
-    over_pruned=("miss", lambda m: (m > TOLERANCE).mean()), under_pruned=("miss", lambda m: (m < -TOLERANCE).mean()),
-    quality_mean=("quality", "mean"), quality_std=("quality", "std"), quality_min=("quality", "min"),
-    quality_max=("quality", "max"), teacher_quality=("teacher_quality", "first"),
-).reset_index()
-assert (summary.runs == len(RECIPE.seeds)).all()
-assert ((summary.over_pruned + summary.under_pruned) <= 1).all()
-print(summary.drop(columns="task").round(4).to_string(index=False))
+summary_table = seeds.spread(data, tolerance=TOLERANCE)
+assert (summary_table.runs == len(R.seeds)).all()
+assert ((summary_table.over_pruned + summary_table.under_pruned) <= 1).all()
+print(summary_table.drop(columns="task").round(4).to_string(index=False))
 
 # %% [markdown]
 # ## Verdict
@@ -203,34 +155,58 @@ print(summary.drop(columns="task").round(4).to_string(index=False))
 # The paper's claim has two parts, tested per task:
 # 1. *CoFi-T5 misses its high target*: its mean |reached - target| over the seeds exceeds the tolerance
 #    (`TOLERANCE`, 0.02 by default);
-# 2. *CoFi-T5 varies more than NASH*: the spread (standard deviation over the seeds) of CoFi's reached
-#    sparsity is larger than NASH's, **and** so is the spread of its quality.
+# 2. *CoFi-T5 varies more than NASH*: the spread of CoFi's reached sparsity across the seeds is larger
+#    than NASH's, **and** so is the spread of its quality.
 #
-# Three checks per task (the miss, the sparsity spread, the quality spread): "holds" if every check
-# holds on every task, "does not hold" if none does, "partly holds" otherwise. The thresholds are ours;
-# the paper states the finding in words and a figure.
+# Each check is judged on the per-seed samples with the verdict library (`V`): the mean |miss| with
+# `V.at_least(..., strict=True)`; a spread as the variance over the seeds, compared seed by seed with
+# `V.beats` on each method's squared deviations (`seeds.squared_deviations`: their mean is the sample
+# variance, so the compared mean is CoFi's variance minus NASH's, and CoFi's standard deviation is larger
+# exactly when its variance is). With samples the library gives a 95 % bootstrap interval, and says
+# "inconclusive" when it straddles the threshold: with a few seeds, expect that. The three checks of a
+# task combine into its verdict, and the tasks' verdicts into the figure's: it holds when every check
+# holds on every task, does not hold when none does, and partly holds otherwise. The thresholds are
+# ours; the paper states the finding in words and a figure.
 
 # %%
-print("The paper (nashlib.paper.FIGURE8):", paper.FIGURE8, "\n")
-checks = []
-for (name, title), grp in summary.groupby(["task", "title"], sort=False):
+def checks(c, n):
+    """The three checks of one task from its CoFi-T5 runs ``c`` and NASH runs ``n`` (paired by seed)."""
+    title, over, under = c.title.iloc[0], (c.outcome == "over-pruned").sum(), (c.outcome == "under-pruned").sum()
+    misses = V.at_least(c.miss.abs().tolist(), TOLERANCE, strict=True, name="CoFi-T5 |reached - target|",
+                        claim=f"{title}: CoFi-T5 misses its target ({over} over-, {under} under-pruned of {len(c)})")
+    varies = [V.beats(seeds.squared_deviations(c[col]), seeds.squared_deviations(n[col]),
+                      names=(f"CoFi-T5 {what} variance", f"NASH {what} variance"),
+                      claim=f"{title}: CoFi-T5's {what} varies more across seeds than NASH's")
+              for col, what in (("reached", "sparsity"), ("quality", "quality"))]
+    return V.combine([misses, *varies], claim=f"{title}: CoFi-T5 misses its target and varies more than NASH")
+
+
+print("The paper (nashlib.results.paper.FIGURE8):", paper.FIGURE8, "\n")
+CHECKS = {}
+for name, grp in data.groupby("task", sort=False):
+    c, n = (grp[grp.method == m].sort_values("seed") for m in (COFI, NASH))
+    assert list(c.seed) == list(n.seed) == sorted(R.seeds)
+    CHECKS[name] = checks(c, n)
+VERDICT = V.combine(list(CHECKS.values()), claim=f"CoFi-T5 misses its target by > {TOLERANCE:g} and varies more "
+                    f"than NASH-{NASH_DECODER_LAYERS}, on every task")
+print("\n\n".join("\n".join(f"  {p.line()}" for p in v.parts) + f"\n{v.line()}" for v in CHECKS.values()))
+print(f"\nFigure 8: {VERDICT.line()}")
+
+# %%
+def verdict_row(name, grp):
+    """One task's numbers behind the checks, and each check's outcome."""
     c, n = grp.set_index("method").loc[COFI], grp.set_index("method").loc[NASH]
-    misses = bool(c.abs_miss_mean > TOLERANCE)
-    spread_sparsity = bool(c.miss_std > n.miss_std)
-    spread_quality = bool(c.quality_std > n.quality_std)
-    checks.append(dict(task=name, title=title, cofi_abs_miss=c.abs_miss_mean, nash_abs_miss=n.abs_miss_mean,
-                       cofi_over=c.over_pruned, cofi_under=c.under_pruned,
-                       cofi_sparsity_std=c.miss_std, nash_sparsity_std=n.miss_std,
-                       cofi_quality_std=c.quality_std, nash_quality_std=n.quality_std,
-                       cofi_misses=misses, cofi_sparsity_varies_more=spread_sparsity,
-                       cofi_quality_varies_more=spread_quality,
-                       verdict=experiment.verdict([misses, spread_sparsity, spread_quality])))
-verdicts = pd.DataFrame(checks)
-flags = verdicts[["cofi_misses", "cofi_sparsity_varies_more", "cofi_quality_varies_more"]].to_numpy()
-VERDICT = experiment.verdict(flags)
+    outcomes = (p.outcome for p in CHECKS[name].parts)
+    return dict(task=name, title=c.title, cofi_abs_miss=c.abs_miss_mean, nash_abs_miss=n.abs_miss_mean,
+                cofi_over=c.over_pruned, cofi_under=c.under_pruned,
+                cofi_sparsity_std=c.miss_std, nash_sparsity_std=n.miss_std,
+                cofi_quality_std=c.quality_std, nash_quality_std=n.quality_std,
+                **dict(zip(["cofi_misses", "cofi_sparsity_varies_more", "cofi_quality_varies_more"], outcomes)),
+                verdict=CHECKS[name].outcome)
+
+
+verdicts = pd.DataFrame([verdict_row(name, grp) for name, grp in summary_table.groupby("task", sort=False)])
 print(verdicts.drop(columns="task").round(4).to_string(index=False))
-print(f"\nFigure 8 (CoFi-T5 misses its target by > {TOLERANCE:g} and varies more than NASH-{NASH_DECODER_LAYERS}, "
-      f"on every task): {VERDICT}")
 
 # %% [markdown]
 # **Reading it.** The Lagrangian pushes the *expected* sparsity of the stochastic masks towards the
@@ -244,21 +220,19 @@ print(f"\nFigure 8 (CoFi-T5 misses its target by > {TOLERANCE:g} and varies more
 # methods; the paper's remedy for CoFi's instability (Appendix A) is a longer warm-up of the target.
 
 # %%
-scale = experiment.scale(P.name, TEACHERS.values())
-ours = (f"{P.name} profile ({scale}), {len(RECIPE.seeds)} seeds: " + "; ".join(
+ours = (f"{P.name} profile ({P.scale()}), {len(R.seeds)} seeds: " + "; ".join(
     f"{r.title}: CoFi-T5 mean |miss| {r.cofi_abs_miss:.3f} (over {r.cofi_over:.0%}, under {r.cofi_under:.0%}), "
     f"NASH-{NASH_DECODER_LAYERS} {r.nash_abs_miss:.3f}; sparsity std {r.cofi_sparsity_std:.3f} vs "
     f"{r.nash_sparsity_std:.3f}; quality std {r.cofi_quality_std:.2f} vs {r.nash_quality_std:.2f}"
     for r in verdicts.itertuples()))
 print(ours)
+FINDING = V.Finding("Figure 8", f"CoFi-T5 at a high target sparsity ({R.high_sparsity:g}) misses it (mean |miss| > "
+                    f"{TOLERANCE:g}) and varies more across seeds than NASH", paper.FIGURE8, ours, VERDICT)
 paths = plotting.save_figure(
-    fig, "fig8_cofi_instability", data.drop(columns="group"), out_dir=OUT_DIR, profile=P.name,
-    parameters=dict(profile=P.asdict(), recipe=dataclasses.asdict(RECIPE), tolerance=TOLERANCE,
-                    nash_decoder_layers=NASH_DECODER_LAYERS, nash_sparsity=NASH_SPARSITY),
+    fig, "fig8_cofi_instability", data, out_dir=OUT_DIR, profile=P,
+    parameters=dict(profile=P.asdict(), tolerance=TOLERANCE, nash_decoder_layers=NASH_DECODER_LAYERS,
+                    nash_sparsity=NASH_SPARSITY),
     seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
-    teachers=TEACHER_TABLE.to_dict("records"), summary=summary.to_dict("records"),
-    verdicts=verdicts.to_dict("records"),
-    findings=[dict(finding="Figure 8", claim=f"CoFi-T5 at a high target sparsity ({RECIPE.high_sparsity:g}) misses "
-                   f"it (mean |miss| > {TOLERANCE:g}) and varies more across seeds than NASH",
-                   paper=paper.FIGURE8, ours=ours, verdict=VERDICT)])
+    teachers=TEACHER_TABLE.to_dict("records"), summary=summary_table.to_dict("records"),
+    verdicts=verdicts.to_dict("records"), findings=[FINDING.asdict()])
 paths

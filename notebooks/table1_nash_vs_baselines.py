@@ -25,22 +25,22 @@
 # contrast, *"falls short in achieving comparable speedups to T5-Small while maintaining the same output
 # quality"*: it removes more of the encoder than NASH, but cannot remove whole decoder layers (Figure 6).
 #
-# **What we do.** For every teacher that the pruning notebooks may use (`experiment.pruning_teachers`),
+# **What we do.** For every teacher that the pruning notebooks may use (`baselines.pruning_teachers`),
 # six models:
 #
 # - the **teacher** (the paper's T5-base role);
 # - a **small dense model** with T5-small's proportions to T5-base (two thirds of the width, half the
-#   depth of encoder and decoder), trained exactly as the teacher was (`experiment.small_config`): the
+#   depth of encoder and decoder), trained exactly as the teacher was (`lineup.small_config`): the
 #   paper's T5-small row;
-# - **CoFi-T5**, with the whole-model sparsity of NASH-3 as its target (`experiment.model_sparsity_of_nash`),
+# - **CoFi-T5**, with the whole-model sparsity of NASH-3 as its target (`lineup.model_sparsity_of_nash`),
 #   so that both spend the same budget of prunable weights and any speed difference comes from *where*
 #   the weights were removed;
 # - **NASH-2, NASH-3, NASH-4**: 2, 3 or 4 uniformly chosen decoder layers, encoder target 0.3.
 #
-# The pruned students come from `experiment.lineup` (the configurations every notebook shares, so each
+# The pruned students come from `lineup.lineup` (the configurations every notebook shares, so each
 # is trained once), compacted into physically smaller models, saved and *reloaded*: what is scored and
 # timed is what one would deploy. Quality is the task's own metric on the validation rows the students
-# were scored on (x 100). Speed is measured for all six models together (`experiment.time_generation`):
+# were scored on (x 100). Speed is measured for all six models together (`comparison.time_lineup`):
 # the same batch of real validation sources, the teacher's beam size, exactly the teacher's maximum
 # target length of new tokens for every model, in interleaved rounds, each speedup a paired ratio to the
 # teacher within a round.
@@ -55,102 +55,84 @@
 # for our other tasks we print it separately, for reference.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
-SEED: int = 0  # seeds python, numpy and torch (the pruning runs use seed 0, as experiment.lineup does)
-OVERRIDES: dict = {}  # profile fields to replace (see nashlib.profiles)
-RECIPE_OVERRIDES: dict = {}  # nashlib.experiment.StudentRecipe fields to replace, e.g. {"timing_repeats": 9}
-MARGIN: float = 0.10  # how far (metric points / 100) a teacher must beat its best trivial baseline to be pruned
+SEED: int = 0  # seeds python, numpy and torch (the pruning runs use seed 0, as lineup.lineup does)
+OVERRIDES: dict = {}  # profile fields to replace, e.g. {"repeats": 9, "student.steps": 100} (see nashlib.settings)
 TEACHER_GAP: float = 0.07  # verdict: NASH-3 within this (metric / 100) of the teacher (the paper's largest gap: 6.4 points)
 SPEED_MATCH: float = 0.10  # CoFi-T5's speed "matches" NASH-3's if their speedups differ by at most this share
 
 # %%
-import dataclasses
 import time
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from nashlib import env, experiment, models, paper, plotting, tasks, teacher
+from nashlib import settings
+from nashlib.data import tasks
+from nashlib.experiments import baselines, comparison, lineup, summary
+from nashlib.experiments.comparison import MODEL_ORDER, PAPER_ROW
+from nashlib.experiments.students import student
+from nashlib.experiments.teachers import get_teacher
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
+from nashlib.shapes import count_parameters
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
-RECIPE = experiment.student_recipe(P.name, **RECIPE_OVERRIDES)
-TEACHERS, TEACHER_TABLE = experiment.pruning_teachers(P.name, margin=MARGIN)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 for key, value in (("TEACHER_GAP", TEACHER_GAP), ("SPEED_MATCH", SPEED_MATCH)):
     if not 0 < value < 1:
         raise ValueError(f"{key}={value!r}; allowed: 0 < value < 1")
-print(f"profile {P.name}: {RECIPE.steps} pruning steps (target warm-up {RECIPE.warmup_steps}), "
-      f"{RECIPE.finetune_steps} fine-tuning steps; timing: batch {RECIPE.timing_batch}, "
-      f"{RECIPE.timing_warmup} warm-up + {RECIPE.timing_repeats} timed rounds")
+R = P.student
+print(f"profile {P.name}: {R.steps} pruning steps (target warm-up {R.warmup_steps}), {R.finetune_steps} "
+      f"fine-tuning steps; timing: batch {R.timing_batch}, {P.warmup} warm-up + {P.repeats} timed rounds")
 TEACHER_TABLE
 
 # %% [markdown]
 # ## The models
 #
-# `experiment.lineup(teacher, RECIPE)` names Table 1's pruned models. CoFi-T5's target is the
+# `lineup.lineup(teacher, P.student)` names Table 1's pruned models. CoFi-T5's target is the
 # whole-model sparsity NASH-3 has by construction: keeping 3 of the teacher's decoder layers and 70 % of
 # its encoder's prunable weights (attention heads and FFN units, embeddings excluded as in the paper's
 # footnote 2). The small dense model is a second teacher, trained from the same data with the same
-# schedule (`teacher.get_teacher(experiment.small_config(...))`), so it is cached like the teachers.
+# schedule (`get_teacher(lineup.small_config(...))`), so it is cached like the teachers.
 #
-# Every model is scored on the same validation rows, the teacher's (checked below).
+# Every model is scored on the same validation rows, the teacher's. `summary.check_student` checks what
+# every reported student must be (the compacted model as reloaded, scored on the teacher's rows, no larger
+# than the teacher, NASH-*d* with *d* decoder layers); `summary.student_row` and `summary.dense_row` give
+# one table row per model, with the sparsities each student *reached*.
 
 # %%
-MODEL_ORDER = ["teacher", "small dense", "CoFi-T5", "NASH-2", "NASH-3", "NASH-4"]
-PAPER_ROW = {"teacher": "T5-Base", "small dense": "T5-Small", "CoFi-T5": "CoFi-T5", "NASH-2": "NASH-2",
-             "NASH-3": "NASH-3", "NASH-4": "NASH-4"}
+def small_model(t):
+    """The small dense model of teacher ``t``'s task, checked against the teacher."""
+    cfg = lineup.small_config(t.config)
+    small = get_teacher(cfg)
+    assert len(small.info.predictions) == len(t.info.predictions), "small dense model scored on other rows"
+    assert count_parameters(small.model) < count_parameters(t.model)
+    assert small.model.config.num_decoder_layers == cfg.decoder_layers
+    return small
 
 
-def nonempty_decoder_layers(model):
-    """Decoder layers in which anything (a head or an FFN unit) is left."""
-    if model.config.model_type != "nash_t5":
-        return model.config.num_decoder_layers
-    s = experiment.structure(model)
-    dec = s[s.part == "decoder"]
-    return int((dec.groupby("layer").kept.sum() > 0).sum())
+def depth(label):
+    """The decoder depth a NASH-*d* label asks for (None for CoFi-T5: it keeps every layer)."""
+    return int(label.split("-")[1]) if label.startswith("NASH-") else None
 
-
+# %%
 LINEUPS, SMALL, MODELS, rows = {}, {}, {}, []
 for name, t in TEACHERS.items():
-    task = tasks.get(name)
-    lineup = experiment.lineup(t, RECIPE)
-    LINEUPS[name] = lineup
-    assert lineup["CoFi-T5"].target_sparsity == experiment.model_sparsity_of_nash(t.model, 3, 0.3)
-    SMALL[name] = small = teacher.get_teacher(experiment.small_config(t.config))
-    students = {label: experiment.student(t, cfg, RECIPE) for label, cfg in lineup.items()}
-    valid = tasks.load_task(name, "validation", limit=t.config.eval_examples)
+    LINEUPS[name] = configs = lineup.lineup(t, P.student)
+    assert configs["CoFi-T5"].target_sparsity == lineup.model_sparsity_of_nash(t.model, 3, 0.3)
+    SMALL[name] = small = small_model(t)
+    students = {label: summary.check_student(student(t, cfg, P.student), t, decoder_layers=depth(label))
+                for label, cfg in configs.items()}
     MODELS[name] = {"teacher": t.model, "small dense": small.model, **{k: s.model for k, s in students.items()}}
-    assert len(t.info["predictions"]) == len(small.info["predictions"]) == len(valid)
-    quality = {"teacher": t.scores["score"], "small dense": small.scores["score"]}
-    teacher_params = models.count_parameters(t.model)
-    for label in MODEL_ORDER:
-        model = MODELS[name][label]
-        s = students.get(label)
-        if s is not None:  # invariants of every student, whatever the profile
-            assert model.config.model_type == "nash_t5", f"{label}: scored model is not the compacted, reloaded one"
-            assert len(s.info["predictions"]) == len(valid), f"{label}: scored on other rows"
-            assert s.info["parameters"] <= s.info["teacher_parameters"] == teacher_params
-            quality[label] = s.scores["score"]
-            if label.startswith("NASH-"):
-                assert model.config.num_decoder_layers == int(label.split("-")[1])
-                assert s.info["parameters"] < teacher_params
-        assert 0.0 <= quality[label] <= 1.0, f"{label}: score {quality[label]} outside [0, 1]"
-        rows.append(dict(task=name, title=task.title, metric=task.metric, model=label, paper_row=PAPER_ROW[label],
-                         quality=quality[label] * 100,
-                         params_M=models.count_parameters(model) / 1e6,
-                         params_total_M=models.count_parameters(model, exclude_embeddings=False) / 1e6,
-                         target_sparsity=s.config.target_sparsity if s else np.nan,
-                         encoder_sparsity=s.report["encoder_actual"] if s else (0.0 if label == "teacher" else np.nan),
-                         model_sparsity=s.report["model_actual"] if s else (0.0 if label == "teacher" else np.nan),
-                         decoder_layers=model.config.num_decoder_layers,
-                         decoder_layers_nonempty=nonempty_decoder_layers(model),
-                         eval_rows=len(valid)))
-    assert models.count_parameters(small.model) < teacher_params
-    assert small.model.config.num_decoder_layers == experiment.small_config(t.config).decoder_layers
+    rows += [summary.dense_row("teacher", t.model, t.scores, t),
+             summary.dense_row("small dense", small.model, small.scores, t),
+             *(summary.student_row(label, students[label], t) for label in MODEL_ORDER[2:])]
     del students
-data = pd.DataFrame(rows)
+data = summary.frame(rows)
+data["paper_row"] = data.model.map(PAPER_ROW)
 data[["title", "model", "quality", "params_M", "target_sparsity", "encoder_sparsity", "model_sparsity",
       "decoder_layers", "decoder_layers_nonempty"]].round(3)
 
@@ -165,23 +147,21 @@ data[["title", "model", "quality", "params_M", "target_sparsity", "encoder_spars
 # %% [markdown]
 # ## Timing
 #
-# All six models of a task generate for the same padded batch of the first `RECIPE.timing_batch`
+# All six models of a task generate for the same padded batch of the first `P.student.timing_batch`
 # validation sources, `max_target_len` new tokens each (an early end-of-sequence does not make a model
-# faster), with the teacher's beam size. The small dense model has its own tokenizer, trained on the same
-# text, and reads the sources through it (`source_tokens` in the table says how long each input was).
+# faster), with the teacher's beam size, `P.warmup` warm-up and `P.repeats` timed rounds
+# (`comparison.time_lineup`). The small dense model has its own tokenizer, trained on the same text, and
+# reads the sources through it (`source_tokens` in the table says how long each input was).
 
 # %%
 timings = []
 for name, t in TEACHERS.items():
     cfg = t.config
-    sources = list(tasks.load_task(name, "validation", limit=RECIPE.timing_batch).dataset["source"])
     tokenizers = {label: SMALL[name].tokenizer if label == "small dense" else t.tokenizer for label in MODEL_ORDER}
-    print(f"{tasks.get(name).title}: {len(sources)} sources, {cfg.max_target_len} new tokens, beam {cfg.beams}")
-    speed = experiment.time_generation(MODELS[name], tokenizers, sources, max_source_len=cfg.max_source_len,
-                                       new_tokens=cfg.max_target_len, beams=cfg.beams,
-                                       warmup=RECIPE.timing_warmup, repeats=RECIPE.timing_repeats)
+    print(f"{tasks.get(name).title}: {R.timing_batch} sources, {cfg.max_target_len} new tokens, beam {cfg.beams}")
+    speed = comparison.time_lineup(MODELS[name], tokenizers, cfg, P)
     assert set(speed.model) == set(MODEL_ORDER)
-    timings.append(speed.assign(task=name))
+    timings.append(speed)
 speed = pd.concat(timings)
 data = data.merge(speed[["task", "model", "speedup", "speedup_q25", "speedup_q75", "wall_median_s"]],
                   on=["task", "model"])
@@ -194,34 +174,22 @@ data[["title", "model", "wall_median_s", "speedup", "speedup_q25", "speedup_q75"
 #
 # One table per task: our quality (the task's metric x 100), speedup against the teacher, parameters
 # and reached sparsities, and the paper's numbers for the same row where the task is one of Table 1's
-# datasets. Below it, the paper's whole Table 1 (T5-base teacher, RTX 3090, batch 32, beam 4).
+# datasets (`comparison.add_paper_columns`; for GLUE and SuperGLUE tasks, the paper's Table 11, which
+# reports T5-Base, T5-Small, CoFi-T5 and NASH with 2 decoder layers). Below it, the paper's whole
+# Table 1 (T5-base teacher, RTX 3090, batch 32, beam 4).
 
 # %%
 ref = paper.table1()
-data["paper_quality"], data["paper_speedup"] = np.nan, np.nan
-for name in TEACHERS:
-    title = tasks.get(name).title
-    mine = data.task == name
-    if title in paper.TABLE1_DATASETS:
-        col = ref[ref.dataset == title].set_index("model")
-        data.loc[mine, "paper_quality"] = data[mine].paper_row.map(col.quality)
-        data.loc[mine, "paper_speedup"] = data[mine].paper_row.map(col.speedup)
-    short = title.replace("SuperGLUE ", "").replace("GLUE ", "")
-    if short in paper.TABLE11_DATASETS:  # NLU tasks: the paper's Table 11 (NASH with 2 decoder layers)
-        i = paper.TABLE11_DATASETS.index(short)
-        for row, values in paper.TABLE11.items():
-            data.loc[mine & (data.paper_row == row), ["paper_quality", "paper_speedup"]] = values[i]
-        print(f"(paper columns for {title}: the paper's Table 11, which reports T5-Base, T5-Small, CoFi-T5 and "
-              "NASH with 2 decoder layers)")
-    cfg = LINEUPS[name]["CoFi-T5"]
+data = comparison.add_paper_columns(data)
+cols = ["model", "paper_row", "quality", "speedup", "params_M", "encoder_sparsity", "model_sparsity",
+        "decoder_layers", "decoder_layers_nonempty", "paper_quality", "paper_speedup"]
+for name, grp in data.groupby("task", sort=False):
+    title, col = tasks.get(name).title, comparison.paper_column(tasks.get(name).title)
     print(f"=== {title} [{tasks.get(name).metric} x 100], {P.name} profile; CoFi-T5 target (NASH-3's whole-model "
-          f"sparsity): {cfg.target_sparsity:.4f}")
-    if title not in paper.TABLE1_DATASETS and short not in paper.TABLE11_DATASETS:
-        print(f"    (the paper's Table 1 has no column for {title}: its datasets are "
-              f"{', '.join(paper.TABLE1_DATASETS)})")
-    cols = ["model", "paper_row", "quality", "speedup", "params_M", "encoder_sparsity", "model_sparsity",
-            "decoder_layers", "decoder_layers_nonempty", "paper_quality", "paper_speedup"]
-    print(data[mine][cols].round(3).to_string(index=False), "\n")
+          f"sparsity): {LINEUPS[name]['CoFi-T5'].target_sparsity:.4f}")
+    print(f"    (paper columns: the paper's {col.table}, {col.dataset})" if col.table else
+          f"    (the paper's Table 1 has no column for {title}: its datasets are {', '.join(paper.TABLE1_DATASETS)})")
+    print(grp[cols].round(3).to_string(index=False), "\n")
 print(f"The paper's Table 1 ({paper.SPEED_PROTOCOL}):")
 wide = ref.pivot(index="model", columns="dataset", values=["quality", "speedup"])
 print(wide.reindex(index=list(paper.TABLE1), columns=list(paper.TABLE1_DATASETS), level=1).to_string())
@@ -230,48 +198,19 @@ print(wide.reindex(index=list(paper.TABLE1), columns=list(paper.TABLE1_DATASETS)
 # ## Figure 5: quality against speedup
 #
 # One panel per task, one marker per model (bars: quartiles of the per-round speedup ratios); the
-# dotted line is the teacher's quality. Up and to the right is better. The last panel is the paper's
-# Table 1 for reference, as the quality lost against its T5-base teacher (points) against speedup, one
-# marker shape per dataset; the thin blue lines join NASH-2, -3 and -4, whose trade-off is the claim.
+# dotted line is the teacher's quality (`comparison.quality_speed_panel`). Up and to the right is
+# better. The last panel is the paper's Table 1 for reference, as the quality lost against its T5-base
+# teacher (points) against speedup, one marker shape per dataset (`comparison.paper_table1_panel`); the
+# thin blue lines join NASH-2, -3 and -4, whose trade-off is the claim.
 
 # %%
-nash_blues = sns.color_palette("Blues", 4)[1:]  # NASH-2/3/4: light to dark, deeper decoder darker
-colors = {"teacher": "black", "small dense": sns.color_palette(plotting.PALETTE)[1],
-          "CoFi-T5": sns.color_palette(plotting.PALETTE)[2], "NASH-2": nash_blues[0], "NASH-3": nash_blues[1],
-          "NASH-4": nash_blues[2]}
-shapes = {"teacher": "*", "small dense": "s", "CoFi-T5": "X", "NASH-2": "o", "NASH-3": "o", "NASH-4": "o"}
-# label offsets (points) and alignment per model, so that labels of nearby markers do not overprint
 fig, axes = plotting.subplots(1, len(TEACHERS) + 1, width=4.8, height=4.2)
 for ax, name in zip(axes[0], TEACHERS):
-    grp = data[data.task == name].set_index("model").loc[MODEL_ORDER]
-    nash = grp.loc[["NASH-2", "NASH-3", "NASH-4"]]
-    ax.plot(nash.speedup, nash.quality, color=colors["NASH-3"], lw=1, alpha=0.7, zorder=1)
-    for label, r in grp.iterrows():
-        ax.errorbar([r.speedup], [r.quality], xerr=[[r.speedup - r.speedup_q25], [r.speedup_q75 - r.speedup]],
-                    marker=shapes[label], ms=12 if label == "teacher" else 8, capsize=2, color=colors[label],
-                    mec="black", mew=0.5, ls="none", label=label, zorder=2)
-    ax.axhline(grp.loc["teacher"].quality, color="black", ls=":", lw=1)
     task = tasks.get(name)
-    ax.set(xlabel="generation speedup vs teacher (x)", ylabel=f"{task.metric} x 100",
-           title=f"{task.title}\n({P.name} profile, trained here)")
-    ax.margins(x=0.25, y=0.15)
-    plotting.label_points(ax, grp.speedup, grp.quality, grp.index)  # after the limits are set: no overlaps
-ax = axes[0, -1]
-markers = dict(zip(paper.TABLE1_DATASETS, "o^sD"))
-base = ref[ref.model == "T5-Base"].set_index("dataset").quality
-row_to_model = {v: k for k, v in PAPER_ROW.items()}
-for d, g in ref.groupby("dataset", sort=False):
-    n = g[g.model.str.startswith("NASH")]
-    ax.plot(n.speedup, n.quality - base[d], color=colors["NASH-3"], lw=0.8, alpha=0.6, zorder=1)
-for r in ref.itertuples():
-    ax.scatter(r.speedup, r.quality - base[r.dataset], color=colors[row_to_model[r.model]],
-               marker=markers[r.dataset], s=45, edgecolor="black", linewidth=0.5, zorder=2)
-for d, m in markers.items():
-    ax.scatter([], [], marker=m, color="white", edgecolor="black", label=d)
-ax.axhline(0, color="black", ls=":", lw=1)
-ax.set(xlabel="generation speedup vs T5-base (x)", ylabel="quality - T5-base's (points)",
-       title="the paper's Table 1\n(T5-base, RTX 3090; colours as left)")
-ax.legend(fontsize=8, loc="lower right", title="dataset", title_fontsize=8)
+    comparison.quality_speed_panel(ax, data[data.task == name].set_index("model").loc[MODEL_ORDER],
+                                   title=f"{task.title}\n({P.name} profile, trained here)",
+                                   ylabel=f"{task.metric} x 100")
+comparison.paper_table1_panel(axes[0, -1], ref)
 handles, labels = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, [lb if lb == PAPER_ROW[lb] else f"{lb} ({PAPER_ROW[lb]} role)" for lb in labels],
            loc="outside lower center", ncol=len(MODEL_ORDER), fontsize=8)
@@ -292,56 +231,68 @@ plotting.plt.show()
 # 4. *NASH-3 stays close to the teacher*: within `TEACHER_GAP` (7 points by default, just above the
 #    paper's own largest gap, 6.4 points on TweetQA) of the teacher's quality.
 #
-# "holds" if every check holds on every task, "does not hold" if none does, "partly holds" otherwise.
-# The same checks applied to the paper's own Table 1 are printed first: they show what the rules ask,
-# and that the paper's numbers themselves do not pass check 2 everywhere (on TweetQA its NASH-3 scores
-# 50.77 METEOR against T5-small's 51.42), so "consistently" is a little stronger than its own table.
-# Separately, we report CoFi-T5's target and whether its speed matched NASH-3's (speedups within
-# `SPEED_MATCH`, 10 %, of each other).
+# `comparison.table1_checks` writes these rules with the verdict library (`V`): each check needs all of
+# its comparisons (`V.combine(..., required=...)`), and a task's verdict combines its four checks. The
+# verdict over all tasks holds when every check holds on every task, does not hold when none does,
+# and partly holds otherwise. The same checks applied to the paper's own Table 1 are printed first: they
+# show what the rules ask, and that the paper's numbers themselves do not pass check 2 everywhere (on
+# TweetQA its NASH-3 scores 50.77 METEOR against T5-small's 51.42), so "consistently" is a little
+# stronger than its own table. Separately, we report CoFi-T5's target and whether its speed matched
+# NASH-3's (speedups within `SPEED_MATCH`, 10 %, of each other).
 
 # %%
-def checks(q, s, teacher_q):
-    """The four checks from quality ``q`` and speedup ``s`` (dicts by paper row name; quality in points)."""
-    return dict(
-        nash3_faster=bool(s["NASH-3"] > s["T5-Small"] and s["NASH-3"] > s["CoFi-T5"]),
-        nash3_better=bool(q["NASH-3"] >= q["T5-Small"] and q["NASH-3"] >= q["CoFi-T5"]),
-        trade_off=bool(s["NASH-2"] > s["NASH-3"] > s["NASH-4"] and q["NASH-2"] <= q["NASH-3"] <= q["NASH-4"]),
-        near_teacher=bool(teacher_q - q["NASH-3"] <= TEACHER_GAP * 100))
+def lines(verdict):
+    """The verdict's checks, one line each (with their comparisons indented), then the verdict itself."""
+    return "\n".join([f"  {p.line()}" + "".join(f"\n    {c.line()}" for c in p.parts) for p in verdict.parts]
+                     + [verdict.line()])
 
 
-CHECKS = ["nash3_faster", "nash3_better", "trade_off", "near_teacher"]
-paper_checks = pd.DataFrame([dict(dataset=d, **checks(g.set_index("model").quality, g.set_index("model").speedup,
-                                                      g.set_index("model").quality["T5-Base"]))
-                             for d, g in ref.groupby("dataset", sort=False)])
 print("The rules applied to the paper's Table 1:")
-print(paper_checks.to_string(index=False), "\n")
+PAPER_CHECKS = [comparison.table1_checks(g.set_index("model").quality, g.set_index("model").speedup,
+                                         teacher_gap=TEACHER_GAP * 100, label=f"paper, {d}")
+                for d, g in ref.groupby("dataset", sort=False)]
+print("\n\n".join(lines(v) for v in PAPER_CHECKS))
 
-verdict_rows = []
-for name in TEACHERS:
-    g = data[data.task == name].set_index("paper_row")
-    c = checks(g.quality, g.speedup, g.quality["T5-Base"])
-    cofi, nash3 = g.loc["CoFi-T5"], g.loc["NASH-3"]
-    verdict_rows.append(dict(
-        task=name, title=tasks.get(name).title, **c,
-        teacher=g.quality["T5-Base"], small=g.quality["T5-Small"], cofi=cofi.quality, nash2=g.quality["NASH-2"],
-        nash3=nash3.quality, nash4=g.quality["NASH-4"], small_speedup=g.speedup["T5-Small"],
-        cofi_speedup=cofi.speedup, nash2_speedup=g.speedup["NASH-2"], nash3_speedup=nash3.speedup,
-        nash4_speedup=g.speedup["NASH-4"], cofi_target=LINEUPS[name]["CoFi-T5"].target_sparsity,
-        cofi_reached=cofi.model_sparsity, nash3_model_sparsity=nash3.model_sparsity,
-        cofi_over_nash3_speed=cofi.speedup / nash3.speedup,
-        cofi_speed_matched=bool(abs(cofi.speedup / nash3.speedup - 1) <= SPEED_MATCH),
-        verdict=experiment.verdict(list(c.values()))))
-verdicts = pd.DataFrame(verdict_rows)
-flags = verdicts[CHECKS].to_numpy()
-VERDICT = experiment.verdict(flags)
+# %%
+CHECKS = {name: comparison.table1_checks(g.set_index("paper_row").quality, g.set_index("paper_row").speedup,
+                                         teacher_gap=TEACHER_GAP * 100, label=tasks.get(name).title)
+          for name, g in data.groupby("task", sort=False)}
+SPEED_MATCHED = {}
+for name, g in data.groupby("task", sort=False):
+    g = g.set_index("model")
+    SPEED_MATCHED[name] = V.within(g.speedup["CoFi-T5"] / g.speedup["NASH-3"], 1.0, tolerance=SPEED_MATCH,
+                                   names=("CoFi-T5 / NASH-3 speedup", "1"),
+                                   claim=f"{tasks.get(name).title}: CoFi-T5's speed matches NASH-3's (side check)")
+VERDICT = V.combine(list(CHECKS.values()), claim="NASH-3 faster and at least as good as the small dense model and "
+                    f"CoFi-T5, a NASH-2/3/4 trade-off, NASH-3 within {TEACHER_GAP * 100:g} points of the teacher")
+print("\n\n".join(lines(v) for v in CHECKS.values()))
+print("\nSide check:\n" + "\n".join(v.line() for v in SPEED_MATCHED.values()))
+print(f"\nTable 1 / Figure 5 (on every task): {VERDICT.line()}")
+
+# %%
+SHORT = {"teacher": "teacher", "small dense": "small", "CoFi-T5": "cofi", "NASH-2": "nash2", "NASH-3": "nash3",
+         "NASH-4": "nash4"}  # column names of the verdicts table
+CHECK_NAMES = ["nash3_faster", "nash3_better", "trade_off", "near_teacher"]
+
+
+def verdict_row(name, g):
+    """One task's numbers behind the checks, and each check's outcome."""
+    g, v = g.set_index("model"), CHECKS[name]
+    return dict(task=name, title=tasks.get(name).title, **dict(zip(CHECK_NAMES, (p.outcome for p in v.parts))),
+                verdict=v.outcome, **{SHORT[m]: g.quality[m] for m in MODEL_ORDER},
+                **{f"{SHORT[m]}_speedup": g.speedup[m] for m in MODEL_ORDER[1:]},
+                cofi_target=LINEUPS[name]["CoFi-T5"].target_sparsity, cofi_reached=g.model_sparsity["CoFi-T5"],
+                nash3_model_sparsity=g.model_sparsity["NASH-3"],
+                cofi_over_nash3_speed=g.speedup["CoFi-T5"] / g.speedup["NASH-3"],
+                cofi_speed_matched=SPEED_MATCHED[name].outcome)
+
+
+verdicts = pd.DataFrame([verdict_row(name, g) for name, g in data.groupby("task", sort=False)])
 print(verdicts.drop(columns="task").round(3).T.to_string(header=False))
 for r in verdicts.itertuples():
     print(f"\n{r.title}: CoFi-T5's target {r.cofi_target:.3f} (NASH-3's whole-model sparsity; CoFi reached "
           f"{r.cofi_reached:.3f}, NASH-3 {r.nash3_model_sparsity:.3f}); CoFi-T5's speedup {r.cofi_speedup:.2f}x vs "
-          f"NASH-3's {r.nash3_speedup:.2f}x: {'matched' if r.cofi_speed_matched else 'did not match'} "
-          f"(within {SPEED_MATCH:.0%})")
-print(f"\nTable 1 / Figure 5 (NASH-3 faster and at least as good as the small dense model and CoFi-T5, a "
-      f"NASH-2/3/4 trade-off, NASH-3 within {TEACHER_GAP * 100:g} points of the teacher; on every task): {VERDICT}")
+          f"NASH-3's {r.nash3_speedup:.2f}x; matched within {SPEED_MATCH:.0%}: {r.cofi_speed_matched}")
 
 # %% [markdown]
 # **Reading it.** Every generated token runs the whole decoder once per beam, so the decoder's depth
@@ -356,26 +307,23 @@ print(f"\nTable 1 / Figure 5 (NASH-3 faster and at least as good as the small de
 # the students' quality is noisier than the paper's.
 
 # %%
-scale = experiment.scale(P.name, TEACHERS.values())
-ours = (f"{P.name} profile ({scale}): " + "; ".join(
+ours = (f"{P.name} profile ({P.scale()}): " + "; ".join(
     f"{r.title}: teacher {r.teacher:.1f}, small dense {r.small:.1f} ({r.small_speedup:.2f}x), CoFi-T5 "
     f"{r.cofi:.1f} ({r.cofi_speedup:.2f}x, target {r.cofi_target:.2f}), NASH-2 {r.nash2:.1f} "
     f"({r.nash2_speedup:.2f}x), NASH-3 {r.nash3:.1f} ({r.nash3_speedup:.2f}x), NASH-4 {r.nash4:.1f} "
     f"({r.nash4_speedup:.2f}x); checks faster/better/trade-off/near teacher: "
-    f"{'/'.join('yes' if getattr(r, c) else 'no' for c in CHECKS)}" for r in verdicts.itertuples()))
+    f"{'/'.join(getattr(r, c) for c in CHECK_NAMES)}" for r in verdicts.itertuples()))
 paper_text = "; ".join(f"{d}: " + ", ".join(f"{m} {q:.2f} ({s:.2f}x)" for m, (q, s) in
                                               ((m, paper.TABLE1[m][i]) for m in ("T5-Small", "CoFi-T5", "NASH-3")))
                        for i, d in enumerate(paper.TABLE1_DATASETS))
 print(ours)
+FINDING = V.Finding("Table 1 / Figure 5", "NASH-3 beats the small dense model (T5-Small) and CoFi-T5 in quality and "
+                    "speedup, with a quality/speed trade-off across NASH-2/3/4", paper_text, ours, VERDICT)
 paths = plotting.save_figure(
-    fig, "table1_nash_vs_baselines", data, out_dir=OUT_DIR, profile=P.name,
-    parameters=dict(profile=P.asdict(), recipe=dataclasses.asdict(RECIPE), margin=MARGIN, teacher_gap=TEACHER_GAP,
-                    speed_match=SPEED_MATCH),
+    fig, "table1_nash_vs_baselines", data, out_dir=OUT_DIR, profile=P,
+    parameters=dict(profile=P.asdict(), teacher_gap=TEACHER_GAP, speed_match=SPEED_MATCH),
     seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
     teachers=TEACHER_TABLE.to_dict("records"), verdicts=verdicts.to_dict("records"),
-    paper_checks=paper_checks.to_dict("records"),
-    findings=[dict(finding="Table 1 / Figure 5",
-                   claim="NASH-3 beats the small dense model (T5-Small) and CoFi-T5 in quality and speedup, "
-                         "with a quality/speed trade-off across NASH-2/3/4",
-                   paper=paper_text, ours=ours, verdict=VERDICT)])
+    paper_checks=[v.asdict() for v in PAPER_CHECKS], speed_match=[v.asdict() for v in SPEED_MATCHED.values()],
+    findings=[FINDING.asdict()])
 paths

@@ -28,22 +28,23 @@
 #
 # **What we do.** The same five students per task, all with a uniform 4-layer decoder:
 #
-# | ours | the paper's row | configuration |
+# | ours | the paper's row | configuration (`R`: the profile's `P.student`; `lineup`: `nashlib.experiments.lineup`) |
 # |---|---|---|
-# | none | None | `experiment.nash(4, RECIPE, sparsity=0.0)`: layer selection only, no masks |
+# | none | None | `lineup.nash(4, R, sparsity=0.0)`: layer selection only, no masks |
 # | uniform 0.25 | Unif. (S 0.25) | `... sparsity=0.0, encoder_layers=round(0.75 * n)` (n: the teacher's encoder layers) |
 # | uniform 0.5 | Unif. (S 0.5) | `... sparsity=0.0, encoder_layers=round(0.5 * n)` |
-# | L0 0.3 | L0 Reg. (S 0.3) | `experiment.nash(4, RECIPE)`: Table 1's NASH-4, shared through the cache |
-# | L0 0.6 | L0 Reg. (S 0.6) | `experiment.nash(4, RECIPE, sparsity=0.6)` |
+# | L0 0.3 | L0 Reg. (S 0.3) | `lineup.nash(4, R)`: Table 1's NASH-4, shared through the cache |
+# | L0 0.6 | L0 Reg. (S 0.6) | `lineup.nash(4, R, sparsity=0.6)` |
 #
-# Every student is distilled from its teacher and fine-tuned under the same recipe, so the only
-# difference is the encoder. Quality is the task's metric x 100 on the teacher's validation rows.
-# Generation speed is measured for the teacher and all five students together
-# (`experiment.time_generation`: the same real validation sources, the teacher's output length and beam
-# size, interleaved rounds, paired ratios), so the speedups are against this teacher on this machine.
+# `ablations.train_arms` trains and checks them. Every student is distilled from its teacher and
+# fine-tuned under the same recipe, so the only difference is the encoder. Quality is the task's
+# metric x 100 on the teacher's validation rows. Generation speed is measured for the teacher and all
+# five students together (`ablations.time_arms`, through `generation.time_generation`: the same real
+# validation sources, the teacher's output length and beam size, interleaved rounds, paired ratios),
+# so the speedups are against this teacher on this machine.
 #
 # **How it differs from the paper.** The paper's speedups are on an RTX 3090 at batch 32 with
-# decoding until completion; ours are on the CPU threads of the profile, at `RECIPE.timing_batch`
+# decoding until completion; ours are on the CPU threads of the profile, at `P.student.timing_batch`
 # sources, with a fixed number of new tokens. In the `cpu` profile the teachers are small T5s trained
 # from scratch here (4 encoder and 12 decoder layers, d_model 256) on the tasks that passed the
 # teachers notebook's rule: GLUE SST-2 (a classification task: a short label, so the encoder is a
@@ -54,47 +55,47 @@
 # student, and we reuse it rather than train a duplicate.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch (the students are seed 0, as in Table 1)
-OVERRIDES: dict = {}  # profile fields to replace (see nashlib.profiles)
-RECIPE_OVERRIDES: dict = {}  # nashlib.experiment.StudentRecipe fields to replace, e.g. {"timing_repeats": 9}
-MARGIN: float = 0.10  # how far (metric points / 100) a teacher must beat its best trivial baseline to be pruned
+OVERRIDES: dict = {}  # profile fields to replace, e.g. {"repeats": 9, "student.steps": 100} (see nashlib.settings)
 TIE: float = 0.5  # quality points (x100): differences within this count as ties in the verdicts
 SPEED_TOL: float = 0.15  # "similar speed": L0 0.3's speedup at least (1 - this) times the uniform variant's
 
 # %%
-import dataclasses
-import textwrap
 import time
 
 import pandas as pd
 import seaborn as sns
 
-from nashlib import env, experiment, paper, plotting, tasks
+from nashlib import settings
+from nashlib.data import tasks
+from nashlib.experiments import ablations, baselines, lineup
+from nashlib.results import paper, plotting
+from nashlib.results import verdicts as V
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
-RECIPE = experiment.student_recipe(P.name, **RECIPE_OVERRIDES)
-TEACHERS, TEACHER_TABLE = experiment.pruning_teachers(P.name, margin=MARGIN)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 if not 0 <= TIE < 100:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 <= tie < 100 (quality points)")
 if not 0 <= SPEED_TOL < 1:
     raise ValueError(f"SPEED_TOL={SPEED_TOL!r}; allowed: 0 <= tolerance < 1")
+R = P.student
 DECODER_LAYERS = 4  # Table 4: a uniform 4-layer decoder for every row
-STRATEGIES = ["none", "uniform 0.25", "uniform 0.5", "L0 0.3", "L0 0.6"]  # the keys of nashlib.paper.TABLE4
+STRATEGIES = ["none", "uniform 0.25", "uniform 0.5", "L0 0.3", "L0 0.6"]  # the keys of nashlib.results.paper.TABLE4
 assert list(paper.TABLE4) == STRATEGIES
-print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS}, {RECIPE.steps} pruning steps "
-      f"(target warm-up {RECIPE.warmup_steps}), {RECIPE.finetune_steps} fine-tuning steps; timing: "
-      f"{RECIPE.timing_batch} sources, {RECIPE.timing_warmup} warm-up + {RECIPE.timing_repeats} timed rounds")
+print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS}, {R.steps} pruning steps "
+      f"(target warm-up {R.warmup_steps}), {R.finetune_steps} fine-tuning steps; timing: "
+      f"{R.timing_batch} sources, {P.warmup} warm-up + {P.repeats} timed rounds")
 TEACHER_TABLE
 
 # %% [markdown]
 # ## The five configurations per teacher
 #
 # The uniform variants keep `round(0.75 * n)` and `round(0.5 * n)` of the teacher's `n` encoder layers,
-# chosen as the decoder's are (`select.select_layers(n, k, "uniform")`: first and last included), with
-# no masks. `experiment.lineup` names Table 1's NASH-4, so L0 0.3 is the very student Table 1 uses.
+# chosen as the decoder's are (`layers.select_layers(n, k, "uniform")`: first and last included), with
+# no masks. `lineup.lineup` names Table 1's NASH-4, so L0 0.3 is the very student Table 1 uses.
 
 # %%
 def configs_of(t) -> tuple[dict, dict]:
@@ -102,14 +103,12 @@ def configs_of(t) -> tuple[dict, dict]:
     n = t.model.config.num_layers
     keep = {"none": n, "uniform 0.25": max(1, round(0.75 * n)), "uniform 0.5": max(1, round(0.5 * n)),
             "L0 0.3": n, "L0 0.6": n}
-    lineup = experiment.lineup(t, RECIPE)
-    cfgs = {"none": experiment.nash(DECODER_LAYERS, RECIPE, sparsity=0.0),
-            "L0 0.3": lineup[f"NASH-{DECODER_LAYERS}"],
-            "L0 0.6": experiment.nash(DECODER_LAYERS, RECIPE, sparsity=0.6)}
+    cfgs = {"none": lineup.nash(DECODER_LAYERS, R, sparsity=0.0),
+            "L0 0.3": lineup.lineup(t, R)[f"NASH-{DECODER_LAYERS}"],
+            "L0 0.6": lineup.nash(DECODER_LAYERS, R, sparsity=0.6)}
     for s in ("uniform 0.25", "uniform 0.5"):
-        cfgs[s] = cfgs["none"] if keep[s] == n else \
-            experiment.nash(DECODER_LAYERS, RECIPE, sparsity=0.0, encoder_layers=keep[s])
-    assert cfgs["L0 0.3"] == experiment.nash(DECODER_LAYERS, RECIPE)  # Table 1's NASH-4 is NASH-4 at 0.3
+        cfgs[s] = cfgs["none"] if keep[s] == n else lineup.nash(DECODER_LAYERS, R, sparsity=0.0, encoder_layers=keep[s])
+    assert cfgs["L0 0.3"] == lineup.nash(DECODER_LAYERS, R)  # Table 1's NASH-4 is NASH-4 at 0.3
     return {s: cfgs[s] for s in STRATEGIES}, keep
 
 
@@ -125,202 +124,182 @@ pd.DataFrame(plan)
 # %% [markdown]
 # ## The students
 #
-# `experiment.student` prunes (or, for the rows without masks, only distils) a copy of the teacher with
-# the chosen layers, compacts it, fine-tunes it, saves, reloads and scores it on the validation rows
-# the teacher was scored on (checked below), so the teacher's score is the reference for every row.
+# `ablations.train_arms` makes one student per configuration with `students.student`: it prunes (or,
+# for the rows without masks, only distils) a copy of the teacher with the chosen layers, compacts it,
+# fine-tunes it, saves, reloads and scores it on the validation rows the teacher was scored on.
+# `summary.check_student` checks each (the compacted, reloaded model, the teacher's rows, a score in
+# [0, 1], no larger than the teacher, four decoder layers), so the teacher's score is the reference for
+# every row. A strategy whose configuration equals an earlier one's reuses that student. Each row is
+# labelled with the encoder sparsity the student *reached*.
 
 # %%
-STUDENTS, REUSED, rows = {}, [], []
-for name, t in TEACHERS.items():
-    task, tcfg = tasks.get(name), t.model.config
-    n, L = tcfg.num_layers, tcfg.num_decoder_layers
-    cfgs, keep = configs_of(t)
-    students, reused = {}, {}
-    for s, cfg in cfgs.items():
-        twin = next((o for o in students if cfgs[o] == cfg), None)
-        if twin is not None:
-            REUSED.append(f"{task.title}: '{s}' keeps {keep[s]} of {n} encoder layers, so it is the '{twin}' student")
-            students[s], reused[s] = students[twin], twin
-            continue
-        students[s] = experiment.student(t, cfg, RECIPE)
-    STUDENTS[name] = students
-    n_rows, t_quality = len(t.info["predictions"]), t.scores["score"] * 100  # the students' rows too
-    for s, st in students.items():
-        r = st.report
-        # invariants of every run, whatever the profile
-        assert st.model.config.model_type == "nash_t5", "the scored model is not the compacted, reloaded one"
-        assert st.model.config.num_decoder_layers == DECODER_LAYERS
-        assert 0.0 <= st.scores["score"] <= 1.0
-        assert len(st.info["predictions"]) == n_rows, "the student was scored on other rows than its teacher"
-        assert st.info["parameters"] <= st.info["teacher_parameters"]
-        if DECODER_LAYERS < L or keep[s] < n:
-            assert st.info["parameters"] < st.info["teacher_parameters"]
-        if s in ("none", "uniform 0.25", "uniform 0.5"):  # no masks: only whole encoder layers go
-            assert st.model.config.num_layers == keep[s]
-            assert abs(r["encoder_actual"] - (1 - keep[s] / n)) < 1e-4, (s, r["encoder_actual"])
-        rows.append(dict(task=name, title=task.title, metric=task.metric, generation=experiment.is_generation(name),
-                         strategy=s, encoder_target=cfgs[s].target_sparsity, encoder_layers=keep[s],
-                         teacher_encoder_layers=n, reused_from=reused.get(s, ""),
-                         encoder_sparsity=r["encoder_actual"], model_sparsity=r["model_actual"],
-                         quality=st.scores["score"] * 100, teacher_quality=t_quality, eval_rows=n_rows,
-                         params_M=st.info["parameters"] / 1e6, teacher_params_M=st.info["teacher_parameters"] / 1e6,
-                         folder=st.folder.name))
-data = pd.DataFrame(rows)
-assert len(data) == len(TEACHERS) * len(STRATEGIES)
+ABLATIONS = {name: ablations.train_arms(t, configs_of(t)[0], R, shown="sparsity") for name, t in TEACHERS.items()}
+REUSED = [line for ab in ABLATIONS.values() for line in ab.reused()]
 print("\n".join(REUSED) or "no configuration repeats another: five students per task")
-data[["title", "strategy", "encoder_layers", "encoder_target", "encoder_sparsity", "model_sparsity", "reused_from",
+
+# %% [markdown]
+# Beyond `check_student`, this table's own checks: a student that dropped encoder layers is smaller than
+# its teacher, and the rows without masks lose whole encoder layers only, so their reached encoder
+# sparsity is exactly the share of layers dropped, `1 - keep / n`.
+
+# %%
+for ab in ABLATIONS.values():
+    keep, n = configs_of(ab.teacher)[1], ab.teacher.model.config.num_layers
+    for a in ab.arms:
+        s, k = a.student, keep[a.strategy]
+        assert k == n or s.info.parameters < s.info.teacher_parameters, a.row.model
+        if a.strategy in ("none", "uniform 0.25", "uniform 0.5"):  # no masks: only whole encoder layers go
+            assert s.model.config.num_layers == k, (a.row.model, s.model.config.num_layers, k)
+            assert abs(s.report.encoder_actual - (1 - k / n)) < 1e-4, (a.row.model, s.report.encoder_actual, 1 - k / n)
+data = ablations.frame(list(ABLATIONS.values()))
+assert len(data) == len(TEACHERS) * len(STRATEGIES)
+data[["title", "model", "encoder_layers", "target_sparsity", "encoder_sparsity", "model_sparsity", "reused_from",
       "quality", "teacher_quality", "params_M"]].round(3)
 
 # %% [markdown]
-# `encoder_sparsity` is the share of the encoder's prunable weights removed, against the teacher: for
-# layer dropping it is exactly the share of layers dropped; for L0 it is what the deterministic masks
-# reached (target 0.3 or 0.6). `model_sparsity` adds the 8 (cpu) dropped decoder layers.
+# `model` is the row's label with the reached encoder sparsity: the share of the encoder's prunable
+# weights removed, against the teacher. For layer dropping it is exactly the share of layers dropped;
+# for L0 it is what the deterministic masks reached (target 0.3 or 0.6). `model_sparsity` adds the 8
+# (cpu) dropped decoder layers.
 
 # %% [markdown]
 # ## Generation speed
 #
-# Per task, the teacher and its five students generate for the same first `RECIPE.timing_batch`
+# Per task, the teacher and its five students generate for the same first `P.student.timing_batch`
 # validation sources, each call producing exactly the teacher's maximum output length with the
-# teacher's beam size. `nashlib.timing` runs every model once per round, in rotating order, after
-# warm-up calls; a speedup is the median over rounds of the teacher's time over the student's in the
-# same round, with its quartiles.
+# teacher's beam size (`ablations.time_arms`). `nashlib.speed.timing` runs every model once per round,
+# in rotating order, after `P.warmup` warm-up calls, for `P.repeats` rounds; a speedup is the median
+# over rounds of the teacher's time over the student's in the same round, with its quartiles.
 
 # %%
-timed = []
-for name, t in TEACHERS.items():
-    tcfg = t.config
-    sources = list(tasks.load_task(name, "validation", limit=RECIPE.timing_batch).dataset["source"])
-    models = {"teacher": t.model, **{s: st.model for s, st in STUDENTS[name].items()}}
-    speed = experiment.time_generation(models, t.tokenizer, sources, max_source_len=tcfg.max_source_len,
-                                       new_tokens=tcfg.max_target_len, beams=tcfg.beams,
-                                       warmup=RECIPE.timing_warmup, repeats=RECIPE.timing_repeats)
-    assert set(speed.model) == set(models)
-    assert (speed.speedup > 0).all() and (speed.wall_median_s > 0).all()
-    assert abs(speed.set_index("model").speedup["teacher"] - 1.0) < 1e-9
-    speed.insert(0, "task", name)
-    speed["sources"], speed["new_tokens"], speed["beams"] = len(sources), tcfg.max_target_len, tcfg.beams
-    timed.append(speed)
-speeds = pd.concat(timed, ignore_index=True)
-data = data.merge(speeds.rename(columns={"model": "strategy"}), on=["task", "strategy"], how="left")
+speeds = pd.concat([ablations.time_arms(ab, sources=R.timing_batch, warmup=P.warmup, repeats=P.repeats)
+                    for ab in ABLATIONS.values()], ignore_index=True)
+data = data.merge(speeds, on=["task", "strategy"], how="left")
 assert data.speedup.notna().all()
-speeds[["task", "model", "wall_median_s", "speedup", "speedup_q25", "speedup_q75"]].round(3)
+speeds[["task", "strategy", "wall_median_s", "speedup", "speedup_q25", "speedup_q75"]].round(3)
 
 # %% [markdown]
 # ## The figure
 #
-# One panel per task: quality against generation speedup, one labelled marker per strategy (bars:
-# quartiles of the paired speedups), the teacher as a star at 1x. The last panel is the paper's Table 4
-# drawn the same way, with each dataset's quality shown relative to its no-pruning row so that the
-# three datasets share one axis.
+# One panel per task (`ablations.quality_speed_panel`): quality against generation speedup, one labelled
+# marker per strategy (bars: quartiles of the paired speedups), the teacher as a star at 1x. The last
+# panel is the paper's Table 4 drawn the same way, with each dataset's quality shown relative to its
+# no-pruning row so that the three datasets share one axis.
 
 # %%
-def wrap(text, width=40):
-    return "\n".join(textwrap.wrap(text, width))
-
-
 MARKERS = dict(zip(STRATEGIES, ["o", "s", "D", "^", "v"]))
 COLORS = dict(zip(STRATEGIES, sns.color_palette(plotting.PALETTE, len(STRATEGIES))))
+
+
+def paper_panel(ax):
+    """The paper's Table 4: quality minus the no-pruning row against speedup, each dataset's strategies joined."""
+    for i, (dataset, ls) in enumerate(zip(paper.TABLE4_DATASETS, ["-", "--", ":"])):
+        base = paper.TABLE4["none"][i][0]
+        pts = sorted((paper.TABLE4[s][i][1], paper.TABLE4[s][i][0] - base, s) for s in STRATEGIES)  # by speedup
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="grey", lw=1, ls=ls)
+        for x, y, s in pts:
+            ax.scatter([x], [y], marker=MARKERS[s], s=55, color=COLORS[s], edgecolors="black", linewidths=0.5,
+                       zorder=3)
+        ax.annotate(dataset, pts[-1][:2], textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center")
+    ax.axhline(0, color="black", lw=0.8, ls=":")
+    ax.set(xlabel="generation speedup vs T5-base (x)", ylabel="quality minus the no-pruning row (points)",
+           title="the paper's Table 4 (T5-base, RTX 3090; markers as left)\n"
+                 "each dataset's strategies joined by speedup")
+    ax.title.set_fontsize(9)
+    ax.margins(x=0.08, y=0.1)
+
+# %%
 names = list(TEACHERS)
 fig, axes = plotting.subplots(1, len(names) + 1, width=4.6, height=4.2)
 for ax, name in zip(axes[0], names):
-    d = data[data.task == name].set_index("strategy").loc[STRATEGIES]
-    for s, r in d.iterrows():
-        ax.errorbar([r.speedup], [r.quality], xerr=[[r.speedup - r.speedup_q25], [r.speedup_q75 - r.speedup]],
-                    marker=MARKERS[s], ms=8, color=COLORS[s], capsize=2, ls="none", label=s,
-                    markeredgecolor="black", markeredgewidth=0.5)
-    ax.scatter([1.0], [d.teacher_quality.iloc[0]], marker="*", s=160, color="black", zorder=3, label="teacher")
-    ax.set(xlabel="generation speedup vs the teacher (x)", ylabel=f"quality ({d.metric.iloc[0]} x 100)",
-           title=wrap(f"{d.title.iloc[0]}: {d.sources.iloc[0]} sources, {d.new_tokens.iloc[0]} new tokens, "
-                      f"beam {d.beams.iloc[0]}"))
-    ax.title.set_fontsize(9)
-    ax.margins(x=0.25, y=0.2)
-    plotting.label_points(ax, [1.0, *d.speedup], [d.teacher_quality.iloc[0], *d.quality], ["teacher", *d.index])
+    points = ablations.quality_speed_panel(ax, data[data.task == name], STRATEGIES, COLORS, MARKERS)
+    plotting.label_points(ax, *points)
 axes[0][0].legend(fontsize=7, loc="best")
-ax = axes[0][-1]
-for i, (dataset, ls) in enumerate(zip(paper.TABLE4_DATASETS, ["-", "--", ":"])):
-    base = paper.TABLE4["none"][i][0]
-    pts = sorted((paper.TABLE4[s][i][1], paper.TABLE4[s][i][0] - base, s) for s in STRATEGIES)  # by speedup
-    ax.plot([p[0] for p in pts], [p[1] for p in pts], color="grey", lw=1, ls=ls)
-    for x, y, s in pts:
-        ax.scatter([x], [y], marker=MARKERS[s], s=55, color=COLORS[s], edgecolors="black", linewidths=0.5, zorder=3)
-    ax.annotate(dataset, pts[-1][:2], textcoords="offset points", xytext=(0, -14), fontsize=8, ha="center")
-ax.axhline(0, color="black", lw=0.8, ls=":")
-ax.set(xlabel="generation speedup vs T5-base (x)", ylabel="quality minus the no-pruning row (points)",
-       title="the paper's Table 4 (T5-base, RTX 3090; markers as left)\neach dataset's strategies joined by speedup")
-ax.title.set_fontsize(9)
-ax.margins(x=0.08, y=0.1)
+paper_panel(axes[0][-1])
 fig.suptitle(f"Table 4: encoder pruning with a uniform {DECODER_LAYERS}-layer decoder ({P.name} profile)")
 plotting.plt.show()
 
 # %% [markdown]
 # ## Our numbers beside the paper's
 #
-# Quality (x100) and speedup per strategy and task, then the paper's Table 4.
+# One row per strategy (`ablations.beside_paper`): for each of our tasks the encoder sparsity the
+# student reached, its quality (x100) and its speedup; then the paper's Table 4 (T5-base, 4 uniform
+# decoder layers; its rows are named by their targets).
 
 # %%
-ours_table = pd.concat({t: data[data.title == t].set_index("strategy").loc[STRATEGIES, ["quality", "speedup"]]
-                        for t in dict.fromkeys(data.title)}, axis=1)
-print(f"Ours ({P.name} profile; teacher quality on the same rows: "
-      + ", ".join(f"{t} {q:.2f}" for t, q in data.groupby("title", sort=False).teacher_quality.first().items()) + ")")
-print(ours_table.round(2).to_string())
-paper_table = pd.concat({d: pd.DataFrame({s: dict(quality=paper.TABLE4[s][i][0], speedup=paper.TABLE4[s][i][1])
-                                          for s in STRATEGIES}).T
-                         for i, d in enumerate(paper.TABLE4_DATASETS)}, axis=1)
-print("\nThe paper (Table 4, T5-base, 4 uniform decoder layers):")
-print(paper_table.to_string())
+paper4 = ablations.paper_frame(paper.TABLE4, paper.TABLE4_DATASETS, values=("quality", "speedup"))
+side = ablations.beside_paper(data, paper4, strategies=STRATEGIES, ours=("encoder_sparsity", "quality", "speedup"),
+                              theirs=("quality", "speedup"), source=f"ours ({P.name})")
+print("teacher quality on the same rows: "
+      + ", ".join(f"{t} {q:.2f}" for t, q in data.groupby("title", sort=False).teacher_quality.first().items()))
+print(side.round(2).to_string())
 
 # %% [markdown]
 # ## Verdicts
 #
 # With `q` the quality (x100), `v` the speedup, and `TIE` (0.5 points) and `SPEED_TOL` (0.15) our
-# thresholds (the paper states its reading in words), per task:
+# thresholds (the paper states its reading in words), per task, through `nashlib.results.verdicts` (`V`):
 #
-# - (a) *L0 at 0.3 keeps or improves quality over no encoder pruning*: `q(L0 0.3) >= q(none) - TIE`;
+# - (a) *L0 at 0.3 keeps or improves quality over no encoder pruning*: `q(L0 0.3) - q(none) >= -TIE`
+#   (`V.at_least`);
 # - (b) *it beats uniform layer dropping at similar speed*: `q(L0 0.3) > q(uniform 0.25) + TIE` and
-#   `> q(uniform 0.5) + TIE`, while `v(L0 0.3) >= (1 - SPEED_TOL) * v(uniform 0.25)` (it is not bought
-#   with a clearly slower model than the mildest layer dropping);
-# - (c) *the advantage shrinks at 0.6*: `q(L0 0.6) - q(none) < q(L0 0.3) - q(none) - TIE`;
-# - (d) *low sparsity slightly accelerates*: `v(L0 0.3) > v(none)`.
+#   `> q(uniform 0.5) + TIE` (`V.beats` with margin `TIE`), while `v(L0 0.3) / v(uniform 0.25) >= 1 -
+#   SPEED_TOL` (`V.ratio_at_least`: it is not bought with a clearly slower model than the mildest layer
+#   dropping); all three are required (`V.combine` with them required);
+# - (c) *the advantage shrinks at 0.6*: `q(L0 0.6) - q(none) < q(L0 0.3) - q(none) - TIE`, that is
+#   `q(L0 0.3) > q(L0 0.6) + TIE` (`V.beats`);
+# - (d) *low sparsity slightly accelerates*: `v(L0 0.3) > v(none)` (`V.beats`).
 #
 # **Table 4** is (a), (b) and (c); **Finding 3.2** is (a), (c) (high sparsity "may not be desirable")
-# and (d). Each: "holds" if every check holds on every task, "does not hold" if none does, "partly
-# holds" otherwise. The same rules on the paper's own numbers are printed beside ours.
+# and (d). Each (`V.combine` over every task's checks): holds if every check holds on every task, does
+# not hold if none does, partly holds otherwise. The same rules on the paper's own numbers are printed
+# beside ours.
 
 # %%
-def checks(q: dict, v: dict) -> dict:
+def checks(q: dict, v: dict, where: str) -> dict[str, V.Verdict]:
     """The four checks for one task, from {strategy: quality} and {strategy: speedup}."""
+    b = [V.beats(q["L0 0.3"], q[u], margin=TIE, names=("q(L0 0.3)", f"q({u})"), claim=f"{where}: L0 0.3 beats {u}")
+         for u in ("uniform 0.25", "uniform 0.5")]
+    b.append(V.ratio_at_least(v["L0 0.3"], v["uniform 0.25"], factor=1 - SPEED_TOL,
+                              names=("v(L0 0.3)", "v(uniform 0.25)"),
+                              claim=f"{where}: L0 0.3 about as fast as uniform 0.25"))
     return dict(
-        a_keeps_quality=bool(q["L0 0.3"] >= q["none"] - TIE),
-        b_beats_uniform=bool(q["L0 0.3"] > max(q["uniform 0.25"], q["uniform 0.5"]) + TIE
-                             and v["L0 0.3"] >= (1 - SPEED_TOL) * v["uniform 0.25"]),
-        c_advantage_shrinks=bool(q["L0 0.6"] - q["none"] < q["L0 0.3"] - q["none"] - TIE),
-        d_slightly_faster=bool(v["L0 0.3"] > v["none"]),
-        gain_L0_03=q["L0 0.3"] - q["none"], gain_L0_06=q["L0 0.6"] - q["none"],
-        speed_L0_03_over_none=v["L0 0.3"] / v["none"], speed_L0_03_over_uniform_025=v["L0 0.3"] / v["uniform 0.25"])
+        a=V.at_least(q["L0 0.3"] - q["none"], -TIE, name="q(L0 0.3) - q(none)",
+                     claim=f"{where}: (a) L0 0.3 keeps quality over no encoder pruning"),
+        b=V.combine(b, required=b, claim=f"{where}: (b) L0 0.3 beats uniform layer dropping at similar speed"),
+        c=V.beats(q["L0 0.3"], q["L0 0.6"], margin=TIE, names=("q(L0 0.3)", "q(L0 0.6)"),
+                  claim=f"{where}: (c) the advantage shrinks at 0.6"),
+        d=V.beats(v["L0 0.3"], v["none"], names=("v(L0 0.3)", "v(none)"),
+                  claim=f"{where}: (d) L0 0.3 faster than none"))
 
 
-def verdict(frame: pd.DataFrame, keys: list[str]) -> str:
-    return experiment.verdict(frame[keys].to_numpy())
+def verdicts(per_task: dict[str, dict], source: str) -> tuple[V.Verdict, V.Verdict]:
+    """(Table 4, Finding 3.2): every task's checks (a, b, c) and (a, c, d), combined."""
+    return (V.combine([c[k] for c in per_task.values() for k in "abc"], claim=f"Table 4 ({source})"),
+            V.combine([c[k] for c in per_task.values() for k in "acd"], claim=f"Finding 3.2 ({source})"))
+
+# %%
+def numbers(d: pd.DataFrame) -> tuple[dict, dict]:
+    d = d.set_index("strategy")
+    return d.quality.to_dict(), d.speedup.to_dict()
 
 
-rows = []
-for name in names:
-    d = data[data.task == name].set_index("strategy")
-    rows.append(dict(source=f"ours ({P.name})", dataset=d.title.iloc[0],
-                     **checks(d.quality.to_dict(), d.speedup.to_dict())))
-for i, dataset in enumerate(paper.TABLE4_DATASETS):
-    rows.append(dict(source="paper", dataset=dataset, **checks({s: paper.TABLE4[s][i][0] for s in STRATEGIES},
-                                                               {s: paper.TABLE4[s][i][1] for s in STRATEGIES})))
-checked = pd.DataFrame(rows)
-TABLE4_KEYS = ["a_keeps_quality", "b_beats_uniform", "c_advantage_shrinks"]
-F32_KEYS = ["a_keeps_quality", "c_advantage_shrinks", "d_slightly_faster"]
-ours_checks, paper_checks = checked[checked.source != "paper"], checked[checked.source == "paper"]
-VERDICT_T4, VERDICT_F32 = verdict(ours_checks, TABLE4_KEYS), verdict(ours_checks, F32_KEYS)
-print(checked.round(3).to_string(index=False))
-print(f"\nTable 4 ((a), (b), (c); ties within {TIE:g} points, similar speed within {SPEED_TOL:.0%}): ours "
-      f"{VERDICT_T4}; the paper's numbers under the same rules: {verdict(paper_checks, TABLE4_KEYS)}")
-print(f"Finding 3.2 ((a), (c), (d)): ours {VERDICT_F32}; the paper's numbers under the same rules: "
-      f"{verdict(paper_checks, F32_KEYS)}")
+NUMBERS = {f"ours ({P.name})": {d.title.iloc[0]: numbers(d) for _, d in data.groupby("task", sort=False)},
+           "paper": {ds: numbers(paper4[paper4.dataset == ds]) for ds in paper.TABLE4_DATASETS}}
+CHECKS = {src: {ds: checks(q, v, f"paper {ds}" if src == "paper" else ds) for ds, (q, v) in per_task.items()}
+          for src, per_task in NUMBERS.items()}
+ours, theirs = CHECKS[f"ours ({P.name})"], CHECKS["paper"]
+VERDICT_T4, VERDICT_F32 = verdicts(ours, f"ours, {P.name}")
+PAPER_T4_V, PAPER_F32_V = verdicts(theirs, "the paper's numbers, same rules")
+checked = pd.DataFrame([dict(source=src, dataset=ds, **{k: c.outcome for k, c in CHECKS[src][ds].items()},
+                             gain_L0_03=q["L0 0.3"] - q["none"], gain_L0_06=q["L0 0.6"] - q["none"],
+                             speed_L0_03_over_none=v["L0 0.3"] / v["none"],
+                             speed_L0_03_over_uniform_025=v["L0 0.3"] / v["uniform 0.25"])
+                        for src, per_task in NUMBERS.items() for ds, (q, v) in per_task.items()])
+print(checked.round(3).to_string(index=False) + "\n")
+LINES = [p for c in ours.values() for p in (*c["b"].parts, *c.values())]
+for v in LINES + [VERDICT_T4, VERDICT_F32, PAPER_T4_V, PAPER_F32_V]:
+    print(v.line())
 
 # %% [markdown]
 # **Reading it.** Dropping whole encoder layers removes depth the teacher's representation was built
@@ -335,19 +314,18 @@ print(f"Finding 3.2 ((a), (c), (d)): ours {VERDICT_F32}; the paper's numbers und
 # quality differences of a few validation rows (one row is `100 / eval_rows` points) are noise, which
 # is what `TIE` absorbs.
 
+
 # %%
-scale = experiment.scale(P.name, TEACHERS.values())
-
-
-def summary(name):
-    d = data[data.task == name].set_index("strategy")
+def summary_of(d: pd.DataFrame) -> str:
+    d = d.set_index("strategy")
     return f"{d.title.iloc[0]}: " + ", ".join(f"{s} {d.quality[s]:.1f} @ {d.speedup[s]:.2f}x" for s in STRATEGIES)
 
 
-ours_t4 = f"{P.name} profile ({scale}), NASH-{DECODER_LAYERS}, quality @ speedup: " + "; ".join(map(summary, names))
-ours_f32 = f"{P.name} profile ({scale}): " + "; ".join(
+ours_t4 = f"{P.name} profile ({P.scale()}), NASH-{DECODER_LAYERS}, quality @ speedup: " + "; ".join(
+    summary_of(d) for _, d in data.groupby("task", sort=False))
+ours_f32 = f"{P.name} profile ({P.scale()}): " + "; ".join(
     f"{r.dataset}: L0 0.3 vs none {r.gain_L0_03:+.1f} points at {r.speed_L0_03_over_none:.2f}x its speed; "
-    f"L0 0.6 vs none {r.gain_L0_06:+.1f}" for r in ours_checks.itertuples())
+    f"L0 0.6 vs none {r.gain_L0_06:+.1f}" for r in checked[checked.source != "paper"].itertuples())
 print(ours_t4, ours_f32, sep="\n")
 GAIN = {k: [paper.TABLE4[k][i][0] - paper.TABLE4["none"][i][0] for i in range(len(paper.TABLE4_DATASETS))]
         for k in ("L0 0.3", "L0 0.6")}
@@ -357,19 +335,19 @@ PAPER_F32 = ("encoder pruning at low sparsity slightly accelerates inference and
              f"{min(GAIN['L0 0.6']):+.2f} to {max(GAIN['L0 0.6']):+.2f})")
 PAPER_T4 = "; ".join(f"{d}: " + ", ".join(f"{s} {paper.TABLE4[s][i][0]:.2f} @ {paper.TABLE4[s][i][1]:.2f}x"
                                           for s in STRATEGIES) for i, d in enumerate(paper.TABLE4_DATASETS))
+
+# %%
+FINDINGS = [
+    V.Finding("Table 4", "L0 encoder pruning at 0.3 keeps or improves quality over no encoder pruning and beats "
+              f"uniform encoder layer dropping at similar speed; the advantage shrinks at 0.6 (ties within {TIE:g} "
+              f"points, similar speed within {SPEED_TOL:.0%})", PAPER_T4, ours_t4, VERDICT_T4),
+    V.Finding("Finding 3.2", "low encoder sparsity keeps or improves quality and slightly speeds up generation; high "
+              "sparsity does not pay", PAPER_F32, ours_f32, VERDICT_F32),
+]
 paths = plotting.save_figure(
     fig, "table4_encoder_pruning", data, out_dir=OUT_DIR, profile=P.name,
-    parameters=dict(profile=P.asdict(), recipe=dataclasses.asdict(RECIPE), tie=TIE, speed_tol=SPEED_TOL,
-                    decoder_layers=DECODER_LAYERS),
+    parameters=dict(profile=P.asdict(), tie=TIE, speed_tol=SPEED_TOL, decoder_layers=DECODER_LAYERS),
     seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
     teachers=TEACHER_TABLE.to_dict("records"), reused=REUSED, checks=checked.to_dict("records"),
-    findings=[
-        dict(finding="Table 4", claim="L0 encoder pruning at 0.3 keeps or improves quality over no encoder pruning and "
-             f"beats uniform encoder layer dropping at similar speed; the advantage shrinks at 0.6 (ties within "
-             f"{TIE:g} points, similar speed within {SPEED_TOL:.0%})", paper=PAPER_T4, ours=ours_t4,
-             verdict=VERDICT_T4),
-        dict(finding="Finding 3.2", claim="low encoder sparsity keeps or improves quality and slightly speeds up "
-             "generation; high sparsity does not pay", paper=PAPER_F32,
-             ours=ours_f32, verdict=VERDICT_F32),
-    ])
+    verdicts_paper_same_rules=[PAPER_T4_V.asdict(), PAPER_F32_V.asdict()], findings=[f.asdict() for f in FINDINGS])
 paths

@@ -32,8 +32,8 @@
 #   excluded, each once, in alphabetical order: "it 's a charming and often affecting journey ." ->
 #   "charming journey often"). The model has to recognise 534 words among the sentence's
 #   tokens and write them in an order the words themselves set. Two other derived tasks are in the
-#   registry and did *not* learn within the cpu budget in our trials (the comment above
-#   `teacher.RECIPES` gives the curves): **SAMSum turns** (a named speaker's first two turns) and
+#   registry and did *not* learn within the cpu budget in our trials (the comment above the teachers
+#   in `nashlib/settings.py` gives the curves): **SAMSum turns** (a named speaker's first two turns) and
 #   **SST-2 content words** (the sentence's content words in their order; ROUGE-L 28 after 39 minutes
 #   against 72 for copying the sentence): a from-scratch T5 learns *which* words to write long before
 #   it learns to write them in their source order. The teachers have a 12-layer decoder, as deep as
@@ -41,55 +41,59 @@
 #   trainable on 2 cores.
 # - `smoke`: micro models trained for a few steps, so the tests run this same code.
 #
+# Each profile's teachers are `P.teachers` (`nashlib.settings.TeacherConfig`, one per task); any field
+# can be changed through `OVERRIDES` (`{"teachers.sst2.steps": 50}`), and
+# `OVERRIDES = {"teacher_init": "path/to/folder"}` fine-tunes a local `save_pretrained` folder instead of
+# each recipe's hub model (laptop, paper), in this notebook and every pruning notebook alike.
+#
 # **The rule.** A teacher is used for pruning experiments only if it beats every trivial baseline
-# by at least 10 points of the task's metric. The baselines need no learning: the majority label
-# (classification); the first line and first 20 words of the input (generation); and a derived task's
-# own obvious rules: for SST-2 frequent words, the sentence itself, its first 4 words (about the
-# targets' mean length), its words each once in alphabetical order (the target's order, with every
-# word kept), and the most frequent training target. The table at the end says which teachers pass,
-# as measured.
+# by at least `P.teacher_margin` (10 points of the task's metric in every profile; `baselines.usable`,
+# the rule `baselines.pruning_teachers` applies for the pruning notebooks). The baselines need no
+# learning: the majority label (classification); the first line and first 20 words of the input
+# (generation); and a derived task's own obvious rules: for SST-2 frequent words, the sentence itself,
+# its first 4 words (about the targets' mean length), its words each once in alphabetical order (the
+# target's order, with every word kept), and the most frequent training target. The table at the end
+# says which teachers pass, as measured.
 
 # %% tags=["parameters"]
-PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.profiles)
+PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
-OVERRIDES: dict = {}  # profile fields to replace (see nashlib.profiles)
-TEACHER_INIT: str = ""  # laptop/paper: a local folder to fine-tune instead of the hub model ("" keeps the recipe's)
-MARGIN: float = 0.10  # how far (metric points / 100) a teacher must beat its best trivial baseline
+OVERRIDES: dict = {}  # profile fields to replace, e.g. {"teacher_init": "path"} (see nashlib.settings)
 
 # %%
 import dataclasses
 import time
 
 import pandas as pd
+import seaborn as sns
 
-from nashlib import env, plotting, tasks, teacher
+from nashlib import settings
+from nashlib.data import tasks
+from nashlib.experiments import baselines, teachers
+from nashlib.results import plotting
+from nashlib.results import verdicts as V
 
-P, RUN = env.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-RECIPES = teacher.recipes(P.name)
-if TEACHER_INIT:
-    RECIPES = {name: dataclasses.replace(cfg, init=TEACHER_INIT) for name, cfg in RECIPES.items()}
-pd.DataFrame([dict(task=name, **{k: v for k, v in dataclasses.asdict(cfg).items() if k != "task"})
-              for name, cfg in RECIPES.items()])
+pd.DataFrame([dataclasses.asdict(cfg) for cfg in P.teachers])
 
 # %% [markdown]
 # ## Train, or load from the cache
 #
-# `teacher.get_teacher` trains a teacher once and caches it under `build/teachers/` (or
+# `teachers.get_teacher` trains a teacher once and caches it under `build/teachers/` (or
 # `$NASH_TEACHER_DIR`), keyed by its full configuration; every later notebook and run loads it. An
 # interrupted training run resumes from its checkpoint; a folder is only taken as a finished teacher
-# once its `teacher.json` exists (written last). Scores are on the validation split, beam search as
+# once its `info.json` exists (written last). Scores are on the validation split, beam search as
 # in the recipe.
 
 # %%
 TEACHERS = {}
-for name, cfg in RECIPES.items():
+for cfg in P.teachers:
     t0 = time.perf_counter()
-    TEACHERS[name] = teacher.get_teacher(cfg)
-    info = TEACHERS[name].info
-    print(f"{name}: {info['train']} | score {info['scores']['score']:.4f} | trained in {info['train_seconds']:.0f} s "
-          f"(this call {time.perf_counter() - t0:.0f} s) | {info['parameters'] / 1e6:.1f}M parameters")
+    t = TEACHERS[cfg.task] = teachers.get_teacher(cfg)
+    print(f"{cfg.task}: {t.info.train} | score {t.scores.main:.4f} | trained in {t.info.train_seconds:.0f} s "
+          f"(this call {time.perf_counter() - t0:.0f} s) | {t.info.parameters / 1e6:.1f}M parameters")
 
 # %% [markdown]
 # ## What they write
@@ -101,39 +105,29 @@ for name, t in TEACHERS.items():
     if tasks.get(name).kind in ("classification", "regression"):
         continue
     print(f"--- {tasks.get(name).title}")
-    for s in t.info["samples"][:3]:
-        print(f"source:     {s['source'][:160]!r}\nprediction: {s['prediction']!r}\nreference:  {s['target']!r}\n")
+    for s in t.info.samples[:3]:
+        print(f"source:     {s.source[:160]!r}\nprediction: {s.prediction!r}\nreference:  {s.target!r}\n")
 
 # %% [markdown]
 # ## Teachers against trivial baselines
 #
-# The baselines are computed here, on the same validation rows, with the same metric.
+# `baselines.usable` computes the baselines (`baselines.trivial_baselines`) on the same validation rows
+# as the teacher's cached predictions (it refuses a cache scored on other rows), with the same metric,
+# and applies the rule; `data` has one row per task and model, `summary` one per task.
 
 # %%
-rows = []
-for name, t in TEACHERS.items():
-    cfg = t.config
-    train = tasks.load_task(name, "train", limit=cfg.train_examples or None)
-    valid = tasks.load_task(name, "validation", limit=cfg.eval_examples)
-    assert len(valid) == len(t.info["predictions"]), "the cached predictions belong to another validation set"
-    rows.append(dict(task=name, title=tasks.get(name).title, model="teacher", metric=tasks.get(name).metric,
-                     score=t.scores["score"]))
-    for base, preds in teacher.trivial_baselines(name, train, valid).items():
-        rows.append(dict(task=name, title=tasks.get(name).title, model=base, metric=tasks.get(name).metric,
-                         score=teacher.score(name, preds, valid)["score"]))
-data = pd.DataFrame(rows)
-best = data[data.model != "teacher"].groupby("task").score.max()
-summary = pd.DataFrame({
-    "teacher": data[data.model == "teacher"].set_index("task").score,
-    "best_baseline": best,
-})
-summary["margin"] = summary.teacher - summary.best_baseline
-summary["usable"] = summary.margin >= MARGIN
-summary["train_seconds"] = [TEACHERS[n].info["train_seconds"] for n in summary.index]
+CHECKS = {name: baselines.usable(t, P.teacher_margin) for name, t in TEACHERS.items()}
+data = pd.DataFrame([dict(task=name, title=tasks.get(name).title, model=model, metric=tasks.get(name).metric,
+                          score=score)
+                     for name, c in CHECKS.items() for model, score in {"teacher": c.teacher, **c.baselines}.items()])
+summary = pd.DataFrame.from_records(
+    [dict(task=name, teacher=c.teacher, best_baseline=c.best_baseline, margin=c.teacher - c.best_baseline,
+          usable=c.usable, train_seconds=TEACHERS[name].info.train_seconds) for name, c in CHECKS.items()],
+    index="task")
 assert summary.teacher.notna().all() and (summary.train_seconds > 0).all()
 print((summary.round(4)).to_string())
 USABLE = [n for n in summary.index if summary.usable[n]]
-print(f"\nusable for pruning (teacher >= best baseline + {MARGIN:.2f}): {USABLE or 'none'}")
+print(f"\nusable for pruning (teacher >= best baseline + {P.teacher_margin:.2f}): {USABLE or 'none'}")
 
 # %% [markdown]
 # ## The figure
@@ -144,32 +138,41 @@ print(f"\nusable for pruning (teacher >= best baseline + {MARGIN:.2f}): {USABLE 
 fig, axes = plotting.subplots(1, 2, width=6.0, height=4.0)
 ax = axes[0, 0]
 for name, t in TEACHERS.items():
-    curve = pd.DataFrame(t.info["curve"])
+    curve = pd.DataFrame(t.info.curve)
     ax.plot(curve.step, curve.loss.rolling(max(1, len(curve) // 50), min_periods=1).mean(), label=tasks.get(name).title)
 ax.set(xlabel="optimizer step", ylabel="training loss (cross-entropy, smoothed)", title="teacher training",
        yscale="log")
 ax.legend()
 ax = axes[0, 1]
 plot = data.assign(score100=data.score * 100, label=data.task + "\n(" + data.metric + ")")
-import seaborn as sns  # noqa: E402
-
 sns.barplot(data=plot, y="label", x="score100", hue="model", ax=ax, orient="h")
 ax.set(xlabel="validation score (x 100)", ylabel="", title="teacher against trivial baselines")
 ax.legend(fontsize=7, loc="lower right")
 fig.suptitle(f"Teachers ({P.name} profile): trained here, scored against trivial baselines")
 fig
 
+# %% [markdown]
+# ## Verdict
+#
+# Our rule, not the paper's (the paper fine-tunes pretrained T5-base and reports no baselines): every
+# task's teacher must beat its best trivial baseline by `P.teacher_margin`. Each teacher's check is
+# `TeacherCheck.verdict` (`V.at_least`: teacher >= best baseline + margin, exactly the rule
+# `baselines.usable` applied); `V.combine` joins them: all hold: holds; some: partly holds; none:
+# does not hold.
+
 # %%
+VERDICT = V.combine([c.verdict(f"{tasks.get(n).title}: the teacher beats its trivial baselines by "
+                               f"{P.teacher_margin:g}", name=f"{n} teacher") for n, c in CHECKS.items()],
+                    claim="each task's teacher clearly beats trivial baselines (our rule)")
+print("\n".join(v.line() for v in VERDICT.parts + (VERDICT,)))
+FINDING = V.Finding("Teachers", "each task's teacher clearly beats trivial baselines (our rule)",
+                    "fine-tuned T5-base teachers (Tables 8-9)",
+                    "; ".join(f"{tasks.get(n).title}: {r.teacher * 100:.1f} vs best baseline "
+                              f"{r.best_baseline * 100:.1f}" for n, r in summary.iterrows()), VERDICT)
 paths = plotting.save_figure(
     fig, "teachers", data, out_dir=OUT_DIR, profile=P.name, parameters=P.asdict(), seed=SEED,
     wall_time_s=round(time.perf_counter() - T0, 1),
-    teachers={n: dict(config=dataclasses.asdict(t.config), scores=t.scores, train_seconds=t.info["train_seconds"],
-                      folder=str(t.folder)) for n, t in TEACHERS.items()},
-    usable=USABLE,
-    findings=[dict(finding="Teachers", claim="each task's teacher clearly beats trivial baselines (our rule)",
-                   paper="fine-tuned T5-base teachers (Tables 8-9)",
-                   ours="; ".join(f"{tasks.get(n).title}: {r.teacher * 100:.1f} vs best baseline "
-                                  f"{r.best_baseline * 100:.1f}" for n, r in summary.iterrows()),
-                   verdict="holds" if summary.usable.all() else "partly holds" if summary.usable.any()
-                   else "does not hold")])
+    teachers={n: dict(config=dataclasses.asdict(t.config), scores=t.scores.to_json(),
+                      train_seconds=t.info.train_seconds, folder=str(t.folder)) for n, t in TEACHERS.items()},
+    usable=USABLE, findings=[FINDING.asdict()])
 paths

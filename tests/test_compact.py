@@ -4,9 +4,9 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
 
-from nashlib import models
-from nashlib.compact import NashT5ForConditionalGeneration, SkippedSublayer, compact
-from nashlib.sites import PruningMasks
+from nashlib import shapes as models
+from nashlib.pruning.compact import NashT5ForConditionalGeneration, SkippedSublayer, compact
+from nashlib.pruning.masks import PruningMasks
 
 ALL = ("heads", "ffn_units", "mha_layer", "ffn_layer", "hidden")
 
@@ -87,7 +87,7 @@ def _tiny_bart(seed=0):
 @pytest.mark.parametrize("types,parts", [(("heads", "ffn_units"), ("encoder",)),
                                          (("heads", "ffn_units", "mha_layer", "ffn_layer"), ("encoder", "decoder"))])
 def test_bart_compacts_exactly(types, parts, tmp_path):
-    from nashlib.compact import NashBartForConditionalGeneration
+    from nashlib.pruning.compact import NashBartForConditionalGeneration
 
     model = _tiny_bart()
     masks = _random_masks(model, types, parts, seed=6)

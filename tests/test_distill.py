@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from nashlib import models
-from nashlib.distill import BlockOutputs, distillation_loss, kl_logits
-from nashlib.select import keep_decoder_layers
+from nashlib import shapes as models
+from nashlib.pruning.distill import BlockOutputs, distillation_loss, kl_logits
+from nashlib.pruning.layers import keep_decoder_layers
 
 
 def test_kl_by_hand():

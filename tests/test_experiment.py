@@ -1,15 +1,21 @@
+import dataclasses
 import json
 
 import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
 
-from nashlib import experiment as ex
-from nashlib import select, teacher
-from nashlib.distill import BlockOutputs, distillation_loss
-from nashlib.models import build_t5
-from nashlib.prune import PruneConfig, mask_types
-from nashlib.teacher import TeacherConfig
+from nashlib import settings
+from nashlib.experiments import baselines, generation, lineup
+from nashlib.experiments import students as ex
+from nashlib.experiments import teachers as teacher
+from nashlib.experiments.students import StudentInfo
+from nashlib.pruning import layers as select
+from nashlib.pruning.distill import BlockOutputs, distillation_loss
+from nashlib.pruning.prune import PruneConfig, mask_types
+from nashlib.pruning.structure import structure
+from nashlib.settings import TeacherConfig
+from nashlib.shapes import build_t5
 
 TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2, decoder_layers=4, vocab_size=300,
             train_examples=64, eval_examples=8, max_source_len=24, max_target_len=6, batch=8, steps=6,
@@ -23,55 +29,55 @@ def tiny_teacher(tmp_path_factory):
 
 
 def recipe(**changes):
-    return ex.student_recipe("smoke", **changes)
+    return dataclasses.replace(settings.get("smoke").student, **changes)
 
 
-def test_recipe_validation_names_the_bad_value():
-    with pytest.raises(ValueError, match="unknown profile 'gpu'"):
-        ex.student_recipe("gpu")
-    with pytest.raises(ValueError, match=r"unknown student recipe field\(s\) \['stepz'\]"):
-        ex.student_recipe("smoke", stepz=3)
+def test_student_key_is_what_makes_the_student():
+    t = teacher.Teacher(TeacherConfig("sst2", **TINY), None, None, None, None)
+    folder = lambda r, **kw: ex.student_run(t, lineup.nash(2, r, **kw), r, "/runs").folder  # noqa: E731
+    assert folder(recipe()) == folder(recipe(seeds=(5,), high_sparsity=0.5, timing_batch=9))  # not in the student
+    assert len({folder(recipe()), folder(recipe(steps=7)), folder(recipe(finetune_lr=0.5)), folder(recipe(batch=4)),
+                folder(recipe(), seed=1)}) == 5
     with pytest.raises(ValueError, match="steps=0"):
-        ex.student_recipe("smoke", steps=0)
-    with pytest.raises(ValueError, match="high_sparsity=1.0"):
-        ex.student_recipe("smoke", high_sparsity=1.0)
-    assert recipe().key() == recipe(timing_repeats=9, seeds=[5]).key() != recipe(steps=7).key()
+        recipe(steps=0)
 
 
 def test_student_is_compacted_saved_reloaded_and_cached(tiny_teacher, tmp_path):
-    cfg = ex.nash(2, recipe())
+    cfg = lineup.nash(2, recipe())
     assert ex.student(tiny_teacher, cfg, recipe(), tmp_path, progress=False, stop_after=2) is None  # interrupted
+    assert not ex.student_run(tiny_teacher, cfg, recipe(), tmp_path).finished
     s = ex.student(tiny_teacher, cfg, recipe(), tmp_path, progress=False)  # resumes
     assert s.model.config.model_type == "nash_t5" and s.model.config.num_decoder_layers == 2
-    assert s.report["decoder_map"] == [0, 3] and 0 <= s.scores["score"] <= 1
-    assert [r["step"] for r in s.info["prune_curve"]] == list(range(1, 7))
-    assert s.info["parameters"] < s.info["teacher_parameters"]
+    assert s.report.decoder_map == [0, 3] and 0 <= s.scores.main <= 1
+    assert [r.step for r in s.info.prune_curve] == list(range(1, 7))
+    assert [r.step for r in s.info.finetune_curve] == [1, 2]
+    assert s.info.parameters < s.info.teacher_parameters
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(s.folder / "model")
     assert all(torch.equal(a, b) for a, b in zip(reloaded.state_dict().values(), s.model.state_dict().values()))
     assert not list(s.folder.glob("checkpoint*"))
     again = ex.student(tiny_teacher, cfg, recipe(), tmp_path, progress=False)
     assert again.info == s.info and again.folder == s.folder
-    assert json.loads((s.folder / "result.json").read_text())["predictions"] == s.info["predictions"]
+    assert StudentInfo.from_json(json.loads((s.folder / "info.json").read_text())) == s.info
 
 
 def test_structure_lists_what_survived(tiny_teacher, tmp_path):
-    s = ex.student(tiny_teacher, ex.cofi(0.5, recipe()), recipe(), tmp_path, progress=False)
-    table = ex.structure(s.model)
+    s = ex.student(tiny_teacher, lineup.cofi(0.5, recipe()), recipe(), tmp_path, progress=False)
+    table = structure(s.model)
     assert set(table.block) == {"self", "cross", "ffn"} and set(table.part) == {"encoder", "decoder"}
     assert (table.kept <= table.full).all() and (table[table.block == "ffn"].full == 64).all()
     assert len(table[(table.part == "decoder") & (table.block == "cross")]) == 4
-    nash2 = ex.structure(ex.student(tiny_teacher, ex.nash(2, recipe()), recipe(), tmp_path, progress=False).model)
+    nash2 = structure(ex.student(tiny_teacher, lineup.nash(2, recipe()), recipe(), tmp_path, progress=False).model)
     assert sorted(set(nash2[nash2.part == "decoder"].layer)) == [0, 3]  # teacher layer indices
     with pytest.raises(ValueError, match="no nash_layout"):
-        ex.structure(tiny_teacher.model)
+        structure(tiny_teacher.model)
 
 
 def test_layer_selection_only_and_uniform_encoder_layers(tiny_teacher, tmp_path):
-    cfg = ex.nash(2, recipe(), sparsity=0.0, encoder_layers=1)
-    assert mask_types(cfg) == () and mask_types(ex.nash(2, recipe())) == ("heads", "ffn_units")
+    cfg = lineup.nash(2, recipe(), sparsity=0.0, encoder_layers=1)
+    assert mask_types(cfg) == () and mask_types(lineup.nash(2, recipe())) == ("heads", "ffn_units")
     s = ex.student(tiny_teacher, cfg, recipe(), tmp_path, progress=False)
-    assert s.model.config.num_layers == 1 and s.report["encoder_map"] == [0]
-    assert s.report["encoder_actual"] == pytest.approx(0.5) and s.report["decoder_actual"] == pytest.approx(0.5)
+    assert s.model.config.num_layers == 1 and s.report.encoder_map == [0]
+    assert s.report.encoder_actual == pytest.approx(0.5) and s.report.decoder_actual == pytest.approx(0.5)
     with pytest.raises(ValueError, match="encoder_layers=0"):
         PruneConfig(encoder_layers=0)
     with pytest.raises(ValueError, match="encoder_layers=1.*method='nash'"):
@@ -96,64 +102,56 @@ def test_encoder_map_matches_student_layers_to_teacher_layers():
 def test_cofi_target_is_nash3_budget_and_small_model_proportions(tiny_teacher):
     full_enc, full_dec = 2 * (4 * 4 * 8 * 32 + 2 * 64 * 32), 4 * (2 * 4 * 4 * 8 * 32 + 2 * 64 * 32)
     kept = 0.7 * full_enc + 3 / 4 * full_dec
-    assert ex.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3) == pytest.approx(1 - kept / (full_enc + full_dec),
-                                                                                  abs=1e-4)
-    line = ex.lineup(tiny_teacher, recipe())
+    assert lineup.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3) == pytest.approx(
+        1 - kept / (full_enc + full_dec), abs=1e-4)
+    line = lineup.lineup(tiny_teacher, recipe())
     assert list(line) == ["CoFi-T5", "NASH-2", "NASH-3", "NASH-4"]
-    assert line["CoFi-T5"].target_sparsity == ex.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3)
-    small = ex.small_config(TeacherConfig("sst2", d_model=256, d_kv=32, num_heads=8, d_ff=1024, encoder_layers=4,
+    assert line["CoFi-T5"].target_sparsity == lineup.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3)
+    small = lineup.small_config(TeacherConfig("sst2", d_model=256, d_kv=32, num_heads=8, d_ff=1024, encoder_layers=4,
                                           decoder_layers=12))
     assert (small.d_model, small.num_heads, small.d_ff, small.encoder_layers, small.decoder_layers) == \
         (160, 5, 683, 2, 6)
-    assert ex.small_config(TeacherConfig("sst2", init="t5-base")).init == "t5-small"
+    assert lineup.small_config(TeacherConfig("sst2", init="t5-base")).init == "t5-small"
     with pytest.raises(ValueError, match="no small baseline known for init='my/model'"):
-        ex.small_config(TeacherConfig("sst2", init="my/model"))
+        lineup.small_config(TeacherConfig("sst2", init="my/model"))
 
 
 def test_time_generation_pairs_models_against_the_teacher(tiny_teacher, tmp_path):
-    s = ex.student(tiny_teacher, ex.nash(2, recipe()), recipe(), tmp_path, progress=False)
+    s = ex.student(tiny_teacher, lineup.nash(2, recipe()), recipe(), tmp_path, progress=False)
     tokenizers = {"teacher": tiny_teacher.tokenizer, "NASH-2": tiny_teacher.tokenizer}
-    out = ex.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model}, tokenizers,
-                             ["content words: a fine film", "content words: the dull plot ."], max_source_len=24,
-                             new_tokens=4, beams=2, warmup=1, repeats=2)
+    out = generation.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model}, tokenizers,
+                                     ["content words: a fine film", "content words: the dull plot ."],
+                                     max_source_len=24, new_tokens=4, beams=2, warmup=1, repeats=2)
     assert set(out.model) == {"teacher", "NASH-2"} and (out.speedup > 0).all()
     assert out.source_tokens.nunique() == 1 and out.source_tokens.iloc[0] > 3
     assert out.set_index("model").speedup["teacher"] == 1.0
     with pytest.raises(ValueError, match=r"no tokenizer given for \['NASH-2'\]"):
-        ex.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model}, {"teacher": tiny_teacher.tokenizer},
-                           ["a"], max_source_len=8, new_tokens=2, beams=1, warmup=0, repeats=1)
+        generation.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model},
+                                   {"teacher": tiny_teacher.tokenizer}, ["a"], max_source_len=8, new_tokens=2, beams=1,
+                                   warmup=0, repeats=1)
     with pytest.raises(ValueError, match="baseline 'teacher' is not among"):
-        ex.time_generation({"x": s.model}, tiny_teacher.tokenizer, ["a"], max_source_len=8, new_tokens=2, beams=1,
-                           warmup=0, repeats=1)
+        generation.time_generation({"x": s.model}, tiny_teacher.tokenizer, ["a"], max_source_len=8, new_tokens=2,
+                                   beams=1, warmup=0, repeats=1)
 
 
 def test_usable_compares_the_teacher_with_every_trivial_baseline(tiny_teacher):
-    verdict = teacher.usable(tiny_teacher, margin=0.10)
-    assert set(verdict["baselines"]) == {"first line", "first 20 words", "first two lines"}
-    assert verdict["best_baseline"] == max(verdict["baselines"].values()) > 0.5  # copying the sentence scores well
-    assert verdict["usable"] == (verdict["teacher"] >= verdict["best_baseline"] + 0.10) and not verdict["usable"]
-
-
-def test_verdict_and_scale_labels():
-    assert ex.verdict([True, True]) == "holds" and ex.verdict([[False], [False]]) == "does not hold"
-    assert ex.verdict([True, False]) == "partly holds"
-    with pytest.raises(ValueError, match="at least one check"):
-        ex.verdict([])
-    assert ex.scale("cpu", []) == "small T5s trained from scratch here"
-    assert ex.scale("paper", [teacher.Teacher(TeacherConfig("sst2", init="t5-base"), None, None, None, {})]) == \
-        "t5-base fine-tuned here"
+    check = baselines.usable(tiny_teacher, margin=0.10)
+    assert set(check.baselines) == {"first line", "first 20 words", "first two lines"}
+    assert check.best_baseline == max(check.baselines.values()) > 0.5  # copying the sentence scores well
+    assert check.teacher == tiny_teacher.scores.main
+    assert check.usable == (check.teacher >= check.best_baseline + 0.10) and not check.usable
 
 
 def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
-    cfgs = {"sst2": TeacherConfig("sst2", **TINY), "sst2_frequent": TeacherConfig("sst2_frequent", **TINY)}
+    cfgs = (TeacherConfig("sst2", **TINY), TeacherConfig("sst2_frequent", **TINY))
+    cpu, smoke = (dataclasses.replace(settings.get(name), teachers=cfgs) for name in ("cpu", "smoke"))
     verdicts = {"sst2": True, "sst2_frequent": False}
-    monkeypatch.setattr(teacher, "recipes", lambda profile: cfgs)
-    monkeypatch.setattr(teacher, "get_teacher", lambda cfg, progress=True: cfg.task)  # stands for the model
-    monkeypatch.setattr(teacher, "usable", lambda t, margin: dict(usable=verdicts[t], teacher=0.8,
-                                                                         best_baseline=0.5))
-    kept, table = ex.pruning_teachers("cpu")
+    monkeypatch.setattr(baselines, "get_teacher", lambda cfg, progress=True: cfg.task)  # stands for the model
+    monkeypatch.setattr(baselines, "usable", lambda t, margin: baselines.TeacherCheck(
+        usable=verdicts[t], teacher=0.8, best_baseline=0.5, baselines={}))
+    kept, table = baselines.pruning_teachers(cpu)
     assert kept == {"sst2": "sst2"} and table.used.tolist() == [True, False]
-    assert ex.pruning_teachers("smoke")[0] == {"sst2": "sst2", "sst2_frequent": "sst2_frequent"}  # waived
+    assert baselines.pruning_teachers(smoke)[0] == {"sst2": "sst2", "sst2_frequent": "sst2_frequent"}  # waived
     verdicts["sst2"] = False
     with pytest.raises(RuntimeError, match="profile cpu: no teacher passed the rule"):
-        ex.pruning_teachers("cpu")
+        baselines.pruning_teachers(cpu)

@@ -5,11 +5,11 @@ import torch
 from transformers import BartConfig, BartForConditionalGeneration
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-from nashlib import models
-from nashlib.compact import NashT5ForConditionalGeneration, compact
-from nashlib.fastgen import BeamSharedCrossCache, fast_cache, generate_fast
-from nashlib.select import keep_decoder_layers
-from nashlib.sites import PruningMasks
+from nashlib import shapes as models
+from nashlib.pruning.compact import NashT5ForConditionalGeneration, compact
+from nashlib.speed.fastgen import BeamSharedCrossCache, fast_cache, generate_fast
+from nashlib.pruning.layers import keep_decoder_layers
+from nashlib.pruning.masks import PruningMasks
 
 
 def _bart():
@@ -171,7 +171,8 @@ def test_bad_arguments_are_named():
 
 
 def test_timing_times_the_fast_path_and_records_the_allocator_state():
-    from nashlib import env, timing
+    from nashlib import env
+    from nashlib.speed import timing
 
     model = models.build_t5("tiny", seed=0)
     inputs = timing.random_inputs(model.config.vocab_size, 2, 6)
@@ -184,7 +185,7 @@ def test_timing_times_the_fast_path_and_records_the_allocator_state():
 def test_generate_fast_reads_num_beams_from_a_generation_config(monkeypatch):
     from transformers import GenerationConfig
 
-    from nashlib import fastgen
+    from nashlib.speed import fastgen
 
     made = []
     monkeypatch.setattr(fastgen, "fast_cache", lambda beams: made.append(BeamSharedCrossCache(beams)) or made[-1])

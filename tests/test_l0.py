@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from nashlib import l0
+from nashlib.pruning import hardconcrete as l0
+from nashlib.pruning.constraints import Lagrangian, target_schedule
 
 
 def test_droprate_half_gives_log_alpha_zero():
@@ -60,7 +61,7 @@ def test_clamp_keeps_log_alpha_in_range():
 
 
 def test_lagrangian_penalty_and_gradient_ascent():
-    lag = l0.Lagrangian()
+    lag = Lagrangian()
     with torch.no_grad():
         lag.lambda_1.fill_(0.5)
         lag.lambda_2.fill_(2.0)
@@ -75,10 +76,10 @@ def test_lagrangian_penalty_and_gradient_ascent():
 
 
 def test_target_schedule_warms_up_linearly():
-    assert l0.target_schedule(0, target=0.3, warmup_steps=10) == 0.0
-    assert l0.target_schedule(5, target=0.3, warmup_steps=10) == pytest.approx(0.15)
-    assert l0.target_schedule(50, target=0.3, warmup_steps=10) == pytest.approx(0.3)
-    assert l0.target_schedule(3, target=0.3, warmup_steps=0) == pytest.approx(0.3)
+    assert target_schedule(0, target=0.3, warmup_steps=10) == 0.0
+    assert target_schedule(5, target=0.3, warmup_steps=10) == pytest.approx(0.15)
+    assert target_schedule(50, target=0.3, warmup_steps=10) == pytest.approx(0.3)
+    assert target_schedule(3, target=0.3, warmup_steps=0) == pytest.approx(0.3)
     for bad in (1.0, -0.1):
         with pytest.raises(ValueError, match="allowed: 0 <= target < 1"):
-            l0.target_schedule(0, target=bad, warmup_steps=1)
+            target_schedule(0, target=bad, warmup_steps=1)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nashlib import metrics as m
+from nashlib.data import metrics as m
 
 # nltk.translate.meteor_score's docstring: hypothesis1, reference1..3; both documented scores are 0.6944
 HYP = "It is a guide to action which ensures that the military always obeys the commands of the party"
@@ -82,7 +82,7 @@ def test_task_suites():
         "score", "matthews_correlation", "accuracy"}
     with pytest.raises(ValueError, match="no metric for task 'mnli'; known tasks: samsum"):
         m.compute("mnli", ["a"], ["a"])
-    from nashlib import tasks
+    from nashlib.data import tasks
     assert set(m.TASK_METRICS) == set(tasks.names())
     assert all(tasks.get(t).metric == m.TASK_METRICS[t] for t in tasks.names())
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nashlib import models
+from nashlib import shapes as models
 
 
 def test_known_shapes_match_published_configs():

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from nashlib import plotting
+from nashlib.results import plotting
 
 
 def _fig():

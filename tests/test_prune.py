@@ -1,11 +1,12 @@
+import json
 import warnings
 
 import pytest
 import torch
 
-from nashlib import models
-from nashlib.compact import NashT5ForConditionalGeneration
-from nashlib.prune import PruneConfig, prune
+from nashlib import shapes as models
+from nashlib.pruning.compact import NashT5ForConditionalGeneration
+from nashlib.pruning.prune import PruneConfig, PruneReport, prune, run_folder
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +32,13 @@ def test_nash_reaches_the_encoder_target(teacher, tmp_path):
         warnings.simplefilter("ignore")
         result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
     rep = result.report
-    assert abs(rep["encoder_actual"] - 0.3) <= 0.01, rep
-    assert rep["decoder_actual"] == pytest.approx(0.5)  # 2 of 4 decoder layers kept, nothing else pruned
+    assert abs(rep.encoder_actual - 0.3) <= 0.01, rep
+    assert rep.decoder_actual == pytest.approx(0.5)  # 2 of 4 decoder layers kept, nothing else pruned
     assert result.decoder_map == [0, 3]
     assert isinstance(result.model, NashT5ForConditionalGeneration)
     assert len(result.model.decoder.block) == 2
-    assert (tmp_path / f"nash-{cfg.key()}" / "report.json").exists()
+    saved = json.loads((run_folder(cfg, tmp_path) / "report.json").read_text())
+    assert PruneReport.from_json(saved) == rep and saved["encoder_actual"] == rep.encoder_actual
 
 
 def test_cofi_reaches_the_whole_model_target(teacher, tmp_path):
@@ -44,7 +46,7 @@ def test_cofi_reaches_the_whole_model_target(teacher, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
-    assert abs(result.report["model_actual"] - 0.5) <= 0.02, result.report
+    assert abs(result.report.model_actual - 0.5) <= 0.02, result.report
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(teacher, tmp_path):
@@ -54,7 +56,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(teacher, tmp_path):
         warnings.simplefilter("ignore")
         whole = prune(teacher, _batches(), cfg, tmp_path / "a", progress=False)
         assert prune(teacher, _batches(), cfg, tmp_path / "b", stop_after=6, progress=False) is None
-        run = tmp_path / "b" / f"nash-{cfg.key()}"
+        run = run_folder(cfg, tmp_path / "b")
         assert (run / "checkpoint" / "progress.json").exists() and not (run / "checkpoint.tmp").exists()
         resumed = prune(teacher, _batches(), cfg, tmp_path / "b", progress=False)
     assert len(resumed.history) == 12
@@ -75,7 +77,7 @@ def test_bad_config(kwargs, match):
 def test_pipeline_select_prune_compact_finetune_save_load(teacher, tmp_path):
     from transformers import AutoModelForSeq2SeqLM
 
-    from nashlib.prune import FinetuneConfig, finetune
+    from nashlib.training.finetune import FinetuneConfig, finetune
 
     batches = _batches()
     cfg = PruneConfig(method="nash", target_sparsity=0.3, decoder_layers=2, steps=20, warmup_steps=10,
@@ -99,11 +101,9 @@ def test_pipeline_select_prune_compact_finetune_save_load(teacher, tmp_path):
 
 
 def test_checkpoint_whose_layout_does_not_match_its_weights(teacher, tmp_path):
-    import json
-
     from transformers import AutoModelForSeq2SeqLM
 
-    from nashlib.compact import compact
+    from nashlib.pruning.compact import compact
 
     compact(teacher).save_pretrained(tmp_path)
     cfg = json.loads((tmp_path / "config.json").read_text())
@@ -123,8 +123,52 @@ def test_learned_layer_selection_keeps_the_asked_number_of_layers(teacher, tmp_p
         warnings.simplefilter("ignore")
         result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
     rep = result.report
-    assert rep["decoder_layers_hit_target"], rep
-    assert len(result.model.decoder.block) == 2 and result.decoder_map == rep["decoder_layers_kept"]
-    assert abs(rep["encoder_actual"] - 0.3) <= 0.02, rep
+    assert rep.decoder_layers_hit_target, rep
+    assert len(result.model.decoder.block) == 2 and result.decoder_map == rep.decoder_layers_kept
+    assert abs(rep.encoder_actual - 0.3) <= 0.02, rep
+    assert {"layer_target", "expected_decoder_layers", "layer_lambda_1"} <= set(result.history[-1])
     with pytest.raises(ValueError, match="selection='l0' learns which decoder layers NASH keeps"):
         PruneConfig(method="cofi", selection="l0")
+
+
+def test_sparsity_constraints_give_their_penalty_and_trace(teacher):
+    from nashlib.pruning import constraints
+    from nashlib.pruning.masks import PruningMasks
+    from nashlib.pruning.prune import METHODS
+
+    masks = PruningMasks(teacher, types=("heads", "ffn_units"), parts=("encoder",))
+    c = constraints.encoder_sparsity(masks, 0.4, warmup_steps=4)
+    with torch.no_grad():
+        c.lagrangian.lambda_1.fill_(0.5)
+        c.lagrangian.lambda_2.fill_(2.0)
+    s = float(masks.expected_sparsity("encoder").detach())
+    penalty = c.penalty(2)  # half-way through the warm-up: target 0.2
+    gap = s - 0.2
+    assert float(penalty) == pytest.approx(0.5 * gap + 2.0 * gap ** 2)
+    assert c.trace() == pytest.approx({"target": 0.2, "expected_sparsity": s, "lambda_1": 0.5, "lambda_2": 2.0})
+    penalty.backward()
+    assert masks.masks["encoder_self_heads"].log_alpha.grad.abs().sum() > 0
+    assert c.finish(teacher, [0, 1]) == (teacher, [0, 1]) and c.report() == {}
+    whole = PruningMasks(teacher, types=METHODS["cofi"]["types"], parts=("encoder", "decoder"))
+    m = constraints.model_sparsity(whole, 0.5, warmup_steps=0)
+    assert float(m.penalty(0)) == 0.0  # multipliers start at 0
+    expected = float(whole.expected_sparsity("model").detach())
+    assert m.trace() == pytest.approx({"target": 0.5, "expected_sparsity": expected, "lambda_1": 0.0, "lambda_2": 0.0})
+
+
+def test_layer_count_constraint_keeps_the_open_layers(teacher):
+    from nashlib.pruning import constraints
+    from nashlib.pruning.masks import PruningMasks
+
+    layers = PruningMasks(teacher, types=("layer",), parts=("decoder",))
+    c = constraints.LayerCount(layers, keep=2, warmup_steps=0)
+    with torch.no_grad():
+        layers.masks["decoder_layer"].log_alpha.copy_(torch.tensor([4.0, -4.0, 4.0, -4.0]))
+        c.lagrangian.lambda_1.fill_(1.0)
+    kept = float(layers.expected_layers("decoder").detach())
+    assert float(c.penalty(0)) == pytest.approx((1 - kept / 4) - 0.5)
+    assert c.trace() == pytest.approx({"layer_target": 0.5, "dropped_layers_share": 1 - kept / 4,
+                                       "layer_lambda_1": 1.0, "layer_lambda_2": 0.0, "expected_decoder_layers": kept})
+    student, decoder_map = c.finish(teacher, [0, 1, 2, 3])
+    assert decoder_map == [0, 2] and len(student.decoder.block) == 2 and len(teacher.decoder.block) == 4
+    assert c.report() == {"decoder_layers_kept": [0, 2], "decoder_layers_target": 2, "decoder_layers_hit_target": True}

@@ -4,8 +4,10 @@ import os
 import platform
 
 import pytest
+import yaml
 
-from nashlib import env, notebooks
+from nashlib import env
+from nashlib import runner as notebooks
 
 EXPECTED = {"fig2_decoder_depth_speed", "fig3_layer_time_vs_seqlen", "fig4_component_profile", "fast_generation"}
 
@@ -72,7 +74,7 @@ def test_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
 
 
 def test_report_gathers_findings_from_run_info(tmp_path):
-    from nashlib import report
+    from nashlib.results import report
 
     (tmp_path / "figA.json").write_text(json.dumps(dict(
         figure="figA", profile="cpu", cpu="Some CPU", torch_threads=2, git_commit="abc",
@@ -131,3 +133,50 @@ def test_cli_prints_only_the_allocator_settings_it_adds(capsys, monkeypatch):
     printed = capsys.readouterr().out.split()
     expected = ["MALLOC_TRIM_THRESHOLD_=4294967296", "MALLOC_TOP_PAD_=1073741824"]
     assert printed == (expected if platform.system() == "Linux" else [])
+
+
+def test_cli_set_and_settings_file_reach_the_notebooks(tmp_path, monkeypatch, capsys):
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    (nb_dir / "echo.py").write_text(
+        '# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\nOVERRIDES: dict = {}  # x\n\n'
+        '# %%\nimport json, pathlib\nfrom nashlib import settings\np = settings.get(PROFILE, OVERRIDES)\n'
+        'pathlib.Path(OUT_DIR, "seen.json").write_text(json.dumps([p.repeats, p.student.steps, p.teacher("sst2").steps]))\n')
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nb_dir)
+    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    (tmp_path / "s.yaml").write_text("student:\n  steps: 7\nrepeats: 9\n")
+    code = notebooks.main(["run", "--profile", "smoke", "--out", str(tmp_path), "--settings", str(tmp_path / "s.yaml"),
+                           "--set", "repeats=4", "--set", "teachers.sst2.steps=13"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "seen.json").read_text()) == [4, 7, 13]  # --set wins over the file
+
+
+def test_cli_rejects_a_bad_setting_before_any_kernel(capsys):
+    assert notebooks.main(["run", "--profile", "smoke", "--set", "student.stepz=3"]) == 2
+    assert "unknown setting(s) ['student.stepz']" in capsys.readouterr().err
+    assert notebooks.main(["run", "--profile", "smoke", "--set", "repeats"]) == 2
+    assert "allowed: KEY=VALUE" in capsys.readouterr().err
+
+
+def test_readme_papermill_override_example_works(tmp_path):
+    """The README's papermill line (-y with YAML) must reach OVERRIDES as a dict."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (notebooks.REPO_ROOT / "README.md").read_text()
+    [yaml_arg] = re.findall(r"papermill \S+ \S+ -k python3 --cwd notebooks -p PROFILE smoke -y '([^']+)'", readme)
+    src = tmp_path / "echo.py"
+    src.write_text('# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\nOVERRIDES: dict = {}  # x\n\n'
+                   '# %%\nfrom nashlib import settings\nimport pathlib\n'
+                   'pathlib.Path(OUT_DIR, "r.txt").write_text(str(settings.get(PROFILE, OVERRIDES).repeats))\n')
+    import jupytext
+
+    nb = jupytext.read(src)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    jupytext.write(nb, tmp_path / "echo.ipynb")
+    done = subprocess.run([sys.executable, "-m", "papermill", str(tmp_path / "echo.ipynb"), str(tmp_path / "out.ipynb"),
+                           "-k", "python3", "-p", "PROFILE", "smoke", "-p", "OUT_DIR", str(tmp_path), "-y", yaml_arg],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "r.txt").read_text() == str(yaml.safe_load(yaml_arg)["OVERRIDES"]["repeats"])

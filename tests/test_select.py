@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from nashlib import models
-from nashlib.select import keep_decoder_layers, select_layers
+from nashlib import shapes as models
+from nashlib.pruning.layers import keep_decoder_layers, select_layers
 
 
 def test_uniform_as_in_the_official_code():

@@ -2,8 +2,8 @@ import pytest
 import torch
 from transformers import BartConfig, BartForConditionalGeneration
 
-from nashlib import models
-from nashlib.sites import PruningMasks
+from nashlib import shapes as models
+from nashlib.pruning.masks import PruningMasks
 
 
 def test_mask_sizes_follow_the_model():
@@ -104,7 +104,7 @@ def test_unsupported_model_type():
 
 
 def test_closed_layer_masks_equal_dropping_the_layers():
-    from nashlib.select import keep_decoder_layers
+    from nashlib.pruning.layers import keep_decoder_layers
 
     model = models.build_t5("tiny", seed=0)
     masks = PruningMasks(model, types=("layer",), parts=("decoder",)).eval()

@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from nashlib import tasks
-from nashlib.tasks import Derived, HubSource, MalformedRowsWarning, NoLocalCopyError, load_task
+from nashlib.data import tasks
+from nashlib.data.tasks import Derived, HubSource, MalformedRowsWarning, NoLocalCopyError, load_task
 
 pytestmark = pytest.mark.skipif(tasks.data_dir() is None, reason="no local data folder (NASH_DATA_DIR)")
 
@@ -160,7 +160,7 @@ def test_auto_falls_back_to_the_hub_without_a_local_copy(tmp_path, monkeypatch, 
     path.write_text("\n".join(json.dumps(r) for r in _rte_rows()[:2]))
     task = dataclasses.replace(tasks.get("rte"), hub=HubSource("json", data_files={"validation": str(path)}))
     monkeypatch.setenv("NASH_DATA_DIR", str(tmp_path))  # a data folder without glue_rte/
-    with caplog.at_level("INFO", logger="nashlib.tasks"):
+    with caplog.at_level("INFO", logger="nashlib.data.tasks"):
         data = load_task(task, "validation")
     assert data.source == "hub" and len(data) == 2 and "no local copy" in caplog.text
     monkeypatch.delenv("NASH_DATA_DIR")

@@ -4,8 +4,10 @@ from collections import Counter
 import pytest
 import torch
 
-from nashlib import tasks, teacher
-from nashlib.teacher import TeacherConfig
+from nashlib.data import tasks
+from nashlib.experiments import baselines
+from nashlib.experiments import teachers as teacher
+from nashlib.experiments.teachers import TeacherConfig
 
 TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2, decoder_layers=4, vocab_size=300,
             train_examples=64, eval_examples=8, max_source_len=24, max_target_len=4, batch=8, steps=6,
@@ -21,48 +23,20 @@ def test_tokenizer_has_t5_special_ids_and_keeps_line_breaks():
     assert text.replace(" \n ", "\n") == "Tom: hi\nAmanda: hello"
 
 
-def test_batches_depend_on_the_step_only_and_pad():
-    encoded = {"input_ids": [[5, 6, 1], [7, 1], [8, 9, 10, 1], [11, 1]], "labels": [[3, 1], [4, 1], [3, 1], [4, 4, 1]]}
-    batch = teacher.batches(encoded, 2, seed=0)
-    a, b = batch(3), batch(3)
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert set(a) == {"input_ids", "attention_mask", "labels"}
-    assert torch.equal(a["attention_mask"], (a["input_ids"] != 0).long())
-    assert (a["labels"] == -100).any() or a["labels"].shape[1] == 2
-    seen = torch.cat([batch(s)["input_ids"][:, 0] for s in (0, 1)])  # one epoch covers every row once
-    assert sorted(seen.tolist()) == [5, 7, 8, 11]
-    with pytest.raises(ValueError, match="cannot fill one batch of 8"):
-        teacher.batches(encoded, 8, seed=0)
-
-
-def test_batches_group_similar_lengths():
-    rng = torch.Generator().manual_seed(0)
-    lengths = torch.randint(2, 60, (400,), generator=rng).tolist()
-    encoded = {"input_ids": [[5] * n for n in lengths], "labels": [[3, 1]] * 400}
-
-    def padding(pool):
-        batch = teacher.batches(encoded, 8, seed=0, pool=pool)
-        return sum(int((batch(s)["attention_mask"] == 0).sum()) for s in range(50))
-
-    assert padding(50) < padding(1) / 3
-    firsts = [teacher.batches(encoded, 8, seed=0)(s)["input_ids"].shape[1] for s in range(50)]
-    assert len(set(firsts)) > 10  # batch order is still shuffled, not sorted by length
-
-
 def test_train_cache_reload_and_resume(tmp_path):
     cfg = TeacherConfig("sst2", **TINY)
     assert teacher.get_teacher(cfg, tmp_path, progress=False, stop_after=3) is None  # interrupted
-    folder = tmp_path / f"sst2-{cfg.key()}"
-    assert not (folder / "teacher.json").exists() and any(folder.glob("finetune-*/checkpoint"))
+    folder = teacher.teacher_run(cfg, tmp_path).folder
+    assert not (folder / "info.json").exists() and any(folder.glob("finetune-*/checkpoint"))
     resumed = teacher.get_teacher(cfg, tmp_path, progress=False)  # resumes, finishes, scores
-    assert (folder / "teacher.json").exists() and not any(folder.glob("finetune-*/checkpoint"))
-    assert [h["step"] for h in resumed.info["curve"]] == list(range(1, 7))
-    assert 0 <= resumed.scores["score"] <= 1 and len(resumed.info["predictions"]) == 8
+    assert (folder / "info.json").exists() and not any(folder.glob("finetune-*/checkpoint"))
+    assert [h.step for h in resumed.info.curve] == list(range(1, 7))
+    assert 0 <= resumed.scores.main <= 1 and len(resumed.info.predictions) == 8
+    assert resumed.scores.main == resumed.scores.metrics["accuracy"]
     other = tmp_path / "fresh"  # the Unigram trainer is not bit-reproducible: start from the same vocabulary
     shutil.copytree(folder / "tokenizer", other / folder.name / "tokenizer")
     straight = teacher.get_teacher(cfg, other, progress=False)  # uninterrupted: the same curve
-    assert [h["loss"] for h in straight.info["curve"]] == pytest.approx([h["loss"] for h in resumed.info["curve"]],
-                                                                       rel=1e-5)
+    assert [h.loss for h in straight.info.curve] == pytest.approx([h.loss for h in resumed.info.curve], rel=1e-5)
     cached = teacher.get_teacher(cfg, tmp_path, progress=False)  # loaded, not trained again
     assert cached.info == resumed.info
     ids = torch.tensor([[5, 6, 7, 1]])
@@ -76,7 +50,7 @@ def test_a_pretrained_folder_is_the_laptop_and_paper_path(tmp_path):
     first = teacher.get_teacher(TeacherConfig("rte", **TINY), tmp_path, progress=False)
     cfg = TeacherConfig("rte", init=str(first.folder / "model"), **{**TINY, "steps": 3, "warmup_steps": 1})
     tuned = teacher.get_teacher(cfg, tmp_path, progress=False)
-    assert tuned.info["vocab"] == first.info["vocab"] and tuned.info["config"]["init"] == cfg.init
+    assert tuned.info.vocab == first.info.vocab and tuned.info.config.init == cfg.init
     assert not torch.equal(tuned.model.shared.weight, first.model.shared.weight)  # it was fine-tuned
 
 
@@ -98,31 +72,34 @@ def test_bad_config(kwargs, match):
         TeacherConfig(**kwargs)
 
 
-def test_recipes_cover_every_profile_and_use_known_tasks():
-    from nashlib import profiles
+def test_every_profile_names_teachers_of_known_tasks():
+    from nashlib import settings
 
-    assert set(teacher.RECIPES) == set(profiles.names())
-    for name in profiles.names():
-        for task, cfg in teacher.recipes(name).items():
-            assert cfg.task == task
-    assert all(cfg.decoder_layers == 12 for cfg in teacher.recipes("cpu").values())  # t5-base's depth
-    with pytest.raises(ValueError, match="unknown profile 'gpu'; allowed: smoke, cpu, laptop, paper"):
-        teacher.recipes("gpu")
+    for name in settings.names():
+        for cfg in settings.get(name).teachers:
+            assert tasks.get(cfg.task).name == cfg.task
+    assert all(cfg.decoder_layers == 12 for cfg in settings.get("cpu").teachers)  # t5-base's depth
+
+
+def test_a_changed_config_never_reuses_an_old_teacher(tmp_path):
+    cfg = TeacherConfig("sst2", **TINY)
+    assert teacher.teacher_run(cfg, tmp_path).folder != teacher.teacher_run(
+        TeacherConfig("sst2", **{**TINY, "dropout": 0.0}), tmp_path).folder
 
 
 def test_trivial_baselines():
     train, valid = (tasks.load_task("rte", s, limit=40) for s in ("train", "validation"))
-    base = teacher.trivial_baselines("rte", train, valid)
+    base = baselines.trivial_baselines("rte", train, valid)
     (name, preds), = base.items()
     majority = max(set(train.dataset["target"]), key=list(train.dataset["target"]).count)
     assert name == f"majority label ({majority!r})" and preds == [majority] * len(valid)
     turns = tasks.load_task("samsum_turns", "validation", limit=5)
-    base = teacher.trivial_baselines("samsum_turns", turns, turns)
+    base = baselines.trivial_baselines("samsum_turns", turns, turns)
     assert set(base) == {"first line", "first 20 words", "first two lines"}
     first = turns.dataset[0]["source"].split(": ", 1)[1].splitlines()[0]  # "turns of X: A: text..."
     assert base["first line"][0] == first.split(":", 1)[1].strip()
     words = tasks.load_task("sst2_frequent", "validation", limit=5)
-    base = teacher.trivial_baselines("sst2_frequent", words, words)
+    base = baselines.trivial_baselines("sst2_frequent", words, words)
     (most,) = [name for name in base if name.startswith("most frequent target (")]
     counts = Counter(words.dataset["target"])  # with ties, any of the most frequent targets will do
     assert counts[base[most][0]] == max(counts.values()) and most == f"most frequent target ({base[most][0]!r})"
@@ -130,3 +107,23 @@ def test_trivial_baselines():
     sentence = words.dataset[0]["source"].removeprefix("frequent words: ")
     assert base["the sentence"][0] == sentence and base["its first 4 words"][0] == " ".join(sentence.split()[:4])
     assert base["its words, each once, sorted"][0] == " ".join(sorted(set(sentence.split())))
+
+
+@pytest.mark.parametrize("teacher_score, usable", [(0.6, True), (0.75, True), (0.59, False)])
+def test_teacher_check_verdict_is_the_usable_rule(teacher_score, usable):
+    """The verdict the teachers notebook reports holds exactly when the rule said usable (ties included)."""
+    check = baselines.TeacherCheck(usable=teacher_score >= 0.5 + 0.1, teacher=teacher_score, best_baseline=0.5,
+                                   baselines={"majority": 0.5}, margin=0.1)
+    assert check.usable is usable
+    v = check.verdict("SST-2: the teacher beats its trivial baselines", name="sst2 teacher")
+    assert v.holds is usable and v.outcome == ("holds" if usable else "does not hold")
+    assert "best trivial baseline 0.5 + margin 0.1" in v.rule and dict(v.values)["sst2 teacher"] == teacher_score
+
+
+def test_usable_refuses_predictions_of_other_validation_rows():
+    from types import SimpleNamespace
+
+    stale = SimpleNamespace(config=TeacherConfig("rte", **TINY), folder="cached", scores=None,
+                            info=SimpleNamespace(predictions=["entailment"] * 3))  # TINY scores 8 rows
+    with pytest.raises(ValueError, match="3 cached predictions, 8 validation rows"):
+        baselines.usable(stale)

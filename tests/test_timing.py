@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 import torch
 
-from nashlib import models, timing
+from nashlib import shapes as models
+from nashlib.speed import timing
 
 
 def test_measure_interleaves_and_rotates():

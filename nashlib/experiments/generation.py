@@ -1,0 +1,74 @@
+"""Trained models at work: generating texts, scoring them, timing generation against a baseline."""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from nashlib.data import metrics, tasks
+from nashlib.experiments.records import Scores
+from nashlib.shapes import empty_cache
+from nashlib.speed import timing
+
+__all__ = ["generate_texts", "score", "is_generation", "time_generation"]
+
+
+def generate_texts(model, tokenizer, sources: list[str], *, max_source_len: int, max_new_tokens: int, beams: int,
+                   batch_size: int = 32, progress: bool = True) -> list[str]:
+    """Decode ``sources`` (batched, longest first, beam search) and return the texts in input order."""
+    from tqdm import tqdm
+
+    model.eval()
+    order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+    out: list[str] = [""] * len(sources)
+    for start in tqdm(range(0, len(order), batch_size), desc="generating", disable=not progress):
+        rows = order[start:start + batch_size]
+        enc = tokenizer([sources[i] for i in rows], max_length=max_source_len, truncation=True, padding=True,
+                        return_tensors="pt").to(model.device)
+        with torch.inference_mode():
+            # an explicit cache: transformers sizes its own from the encoder depth (deeper decoders fail)
+            gen = model.generate(**enc, num_beams=beams, do_sample=False, max_new_tokens=max_new_tokens,
+                                 past_key_values=empty_cache())  # (B, 1 + new tokens)
+        for i, text in zip(rows, tokenizer.batch_decode(gen, skip_special_tokens=True)):
+            out[i] = text.strip()
+    return out
+
+
+def score(task: str, predictions: list[str], data: tasks.TaskData) -> Scores:
+    """The task's metrics of ``predictions`` against ``data``'s references; ``.main`` is the paper's."""
+    return Scores.from_json(metrics.compute(task, predictions, [list(r) for r in data.dataset["references"]]))
+
+
+def is_generation(task_name: str) -> bool:
+    """Whether a task's outputs are free text (summaries, answers, derived text tasks), not a label or score."""
+    return tasks.get(task_name).kind not in ("classification", "regression")
+
+
+def time_generation(models: dict[str, object], tokenizer, sources: list[str], *, max_source_len: int, new_tokens: int,
+                    beams: int, warmup: int, repeats: int, baseline: str = "teacher") -> pd.DataFrame:
+    """Speedup of every model against ``baseline`` generating for the same real ``sources``.
+
+    One padded batch of ``sources``, tokenized by ``tokenizer`` (or by ``tokenizer[name]`` when it is a
+    dict: a model trained with its own vocabulary reads the text its own way); each call generates
+    exactly ``new_tokens`` tokens (so a model that stops early is not faster for it) with ``beams``
+    beams; ``nashlib.speed.timing`` interleaves the models and pairs the ratios. Returns one row per model:
+    ``speedup`` (median paired ratio), its quartiles, the median wall time, the source length in tokens.
+    """
+    if baseline not in models:
+        raise ValueError(f"baseline {baseline!r} is not among the models {sorted(models)}")
+    if not sources:
+        raise ValueError("sources is empty; give the validation texts to generate from")
+    if isinstance(tokenizer, dict) and set(models) - set(tokenizer):
+        raise ValueError(f"no tokenizer given for {sorted(set(models) - set(tokenizer))}")
+    calls, lengths = {}, {}
+    for name, m in models.items():
+        tok = tokenizer[name] if isinstance(tokenizer, dict) else tokenizer
+        enc = tok(sources, max_length=max_source_len, truncation=True, padding=True, return_tensors="pt")
+        inputs = {k: v.to(m.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}  # (B, T_src)
+        lengths[name] = int(inputs["input_ids"].shape[1])
+        calls[name] = timing.generation_call(m.eval(), inputs, new_tokens=new_tokens, beams=beams)
+    device = next(iter(models.values())).device
+    samples = timing.measure(calls, warmup=warmup, repeats=repeats, device=device)
+    out = timing.speedups(samples, baseline).merge(timing.summarize(samples)[["config", "wall_median_s"]], on="config")
+    out["source_tokens"] = out.config.map(lengths)
+    return out.rename(columns={"config": "model"})

@@ -1,0 +1,161 @@
+"""Pruned students end to end: teacher -> NASH or CoFi-T5 -> compacted, fine-tuned, saved, reloaded -> scored.
+
+One call, :func:`student`, turns a cached :class:`~nashlib.experiments.teachers.Teacher` and a
+:class:`~nashlib.pruning.prune.PruneConfig` into a finished student:
+
+1. prune a copy of the teacher while distilling from it (``nashlib.pruning.prune``: L0 masks, constraints,
+   KL on logits + MSE on hidden states), then compact it into a physically smaller model;
+2. fine-tune the compacted model with cross-entropy + KL to the teacher (``finetune_steps``);
+3. ``save_pretrained`` it with its tokenizer and load it back with ``AutoModelForSeq2SeqLM``: every
+   score and timing is of the reloaded model, what a user would deploy;
+4. score it on the validation rows the teacher was scored on, with the teacher's beam settings.
+
+A student is a run folder (``nashlib.training.runs``) ``<root>/<task>-<teacher key>/<method>-<key>/`` (root:
+``$NASH_RUN_DIR``, else ``build/runs``), keyed by the pruning configuration, the fine-tuning configuration
+and the batch size. Its stages are cached too: ``pruned/`` (the compacted model and its report, a run of its
+own) and the loops' checkpoints, so a killed student resumes; ``info.json`` (a :class:`StudentInfo`) is
+written last.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nashlib.data import tasks
+from nashlib.env import REPO_ROOT
+from nashlib.experiments.generation import generate_texts, score
+from nashlib.experiments.records import CurvePoint, PrunePoint, Sample, Scores, samples
+from nashlib.experiments.teachers import Teacher
+from nashlib.pruning.prune import PruneConfig, PruneReport, prune
+from nashlib.settings import StudentRecipe
+from nashlib.shapes import count_parameters
+from nashlib.training.batches import batches
+from nashlib.training.finetune import FinetuneConfig, finetune
+from nashlib.training.runs import Record, Run, key
+
+__all__ = ["Student", "StudentInfo", "student", "student_run", "run_dir", "finetune_config"]
+
+
+@dataclass(frozen=True)
+class StudentInfo(Record):
+    """What a finished student's ``info.json`` holds."""
+
+    prune: PruneConfig
+    recipe: StudentRecipe
+    teacher: str  # the teacher's folder
+    report: PruneReport  # sparsities, layer maps, final loss terms of the pruning run
+    scores: Scores  # on the teacher's validation rows, with the teacher's beams
+    parameters: int  # of the compacted model, embeddings excluded
+    teacher_parameters: int
+    prune_seconds: float
+    finetune_seconds: float
+    eval_seconds: float
+    prune_curve: list[PrunePoint]
+    finetune_curve: list[CurvePoint]
+    samples: list[Sample]
+    predictions: list[str]  # one per validation row
+
+
+@dataclass
+class Student:
+    config: PruneConfig
+    model: object  # the compacted model as reloaded by AutoModelForSeq2SeqLM.from_pretrained, eval mode
+    tokenizer: object
+    folder: Path
+    info: StudentInfo
+
+    @property
+    def scores(self) -> Scores:
+        return self.info.scores
+
+    @property
+    def report(self) -> PruneReport:
+        return self.info.report
+
+
+def run_dir(root: str | os.PathLike | None = None) -> Path:
+    return Path(root or os.environ.get("NASH_RUN_DIR") or REPO_ROOT / "build" / "runs")
+
+
+def finetune_config(cfg: PruneConfig, recipe: StudentRecipe) -> FinetuneConfig | None:
+    """How the compacted model is fine-tuned (cross-entropy + KL to the teacher); None without fine-tuning."""
+    if not recipe.finetune_steps:
+        return None
+    return FinetuneConfig(steps=recipe.finetune_steps, lr=recipe.finetune_lr, distill_weight=1.0, seed=cfg.seed,
+                          checkpoint_every=max(1, recipe.finetune_steps // 4))
+
+
+def student_run(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str | os.PathLike | None = None
+                ) -> Run:
+    """The run folder of a student: keyed by what makes it (pruning, fine-tuning, batch size), under its teacher's."""
+    tcfg = teacher.config
+    return Run(run_dir(root) / f"{tcfg.task}-{key(tcfg)}" /
+               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch)}")
+
+
+def _pruned(teacher: Teacher, cfg: PruneConfig, data, run: Run, stop_after, progress):
+    """The compacted model, its report and pruning history: from the ``pruned/`` stage, or pruned now."""
+    stage = Run(run.folder / "pruned")
+    if stage.finished:  # the pruning stage finished in an earlier call
+        info = stage.info()
+        return stage.load_model(), PruneReport.from_json(info["report"]), info["history"]
+    result = prune(teacher.model, data, cfg, run.folder, progress=progress, stop_after=stop_after)
+    if result is None:
+        return None
+    stage.save("model", result.model)
+    stage.finish({"report": result.report, "history": result.history})
+    return result.model, result.report, result.history
+
+
+def _evaluate(teacher: Teacher, cfg, recipe, model, pruned, history, seconds, progress) -> StudentInfo:
+    """Score the reloaded student on the teacher's validation rows: its :class:`StudentInfo`."""
+    tcfg, (report, prune_history), (prune_s, train_s) = teacher.config, pruned, seconds
+    t0 = time.perf_counter()
+    valid = tasks.load_task(tcfg.task, "validation", limit=tcfg.eval_examples)  # the teacher's rows
+    preds = generate_texts(model, teacher.tokenizer, list(valid.dataset["source"]), max_source_len=tcfg.max_source_len,
+                           max_new_tokens=tcfg.max_target_len, beams=tcfg.beams, progress=progress)
+    return StudentInfo(
+        prune=cfg, recipe=recipe, teacher=str(teacher.folder), report=report, scores=score(tcfg.task, preds, valid),
+        parameters=count_parameters(model), teacher_parameters=count_parameters(teacher.model),
+        prune_seconds=round(prune_s, 1), finetune_seconds=round(train_s - prune_s, 1),
+        eval_seconds=round(time.perf_counter() - t0, 1),
+        prune_curve=[PrunePoint(r["step"], r["loss"], r["target"], r["expected_sparsity"]) for r in prune_history],
+        finetune_curve=[CurvePoint(r["step"], r["loss"]) for r in history],
+        samples=samples(valid.dataset["source"], preds, valid.dataset["target"], 5), predictions=preds)
+
+
+def student(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str | os.PathLike | None = None, *,
+            progress: bool = True, stop_after: int | None = None) -> Student | None:
+    """The finished student of ``teacher`` under ``cfg``: loaded from the cache, or pruned, tuned and scored.
+
+    ``stop_after`` ends the call after that many pruning or fine-tuning steps (as a killed run would)
+    and returns None; calling again resumes.
+    """
+    run, tcfg, tokenizer = student_run(teacher, cfg, recipe, root), teacher.config, teacher.tokenizer
+    if run.finished:
+        return Student(cfg, run.load_model(), tokenizer, run.folder, StudentInfo.from_json(run.info()))
+    t0 = time.perf_counter()
+    ft = finetune_config(cfg, recipe)
+    run.begin({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe})
+    train = tasks.load_task(tcfg.task, "train", limit=tcfg.train_examples or None)
+    data = batches(tasks.encode(train, tokenizer, tcfg.max_source_len, tcfg.max_target_len), recipe.batch, cfg.seed,
+                   tokenizer.pad_token_id)
+    pruned = _pruned(teacher, cfg, data, run, stop_after, progress)
+    if pruned is None:
+        return None
+    model, report, prune_history = pruned
+    prune_s, history = time.perf_counter() - t0, []
+    if ft is not None:  # the fine-tuning batches continue the epoch order where pruning stopped
+        history = finetune(model, lambda step: data(cfg.steps + step), ft, run.folder, teacher=teacher.model,
+                           stop_after=stop_after, progress=progress)
+        if history is None:
+            return None
+    run.save("model", model.eval(), tokenizer)
+    model = run.load_model()  # what is scored is what was saved
+    info = _evaluate(teacher, cfg, recipe, model, (report, prune_history), history,
+                     (prune_s, time.perf_counter() - t0), progress)
+    info = StudentInfo.from_json(run.finish(info.to_json()))  # what a later call reads back
+    return Student(cfg, model, tokenizer, run.folder, info)

@@ -1,0 +1,390 @@
+"""Compaction: a masked model becomes a physically smaller model that stock loaders can read.
+
+T5 (v1.0 relu, v1.1 / Flan gated) and BART are supported; BART without hidden-dimension masks.
+
+:class:`NashT5ForConditionalGeneration` is a T5 whose layers may each keep a different set of heads
+and FFN units, and whose hidden size may be pruned. Its config (:class:`NashT5Config`, model type
+``nash_t5``) records the per-layer layout, and both are registered with transformers' Auto classes
+when ``nashlib`` is imported, so ``save_pretrained`` and ``AutoModelForSeq2SeqLM.from_pretrained``
+work, and ``generate()`` runs with the KV cache.
+
+Two details make the compact model compute exactly what the masked one did:
+
+- T5 computes its relative position bias in layer 0 for every head and hands it to every later layer.
+  Layer 0 keeps the full bias table; each attention slices the bias to the heads it kept
+  (:class:`NashT5Attention`), and an attention with no heads left returns zeros (its cache still
+  records the sequence length, which the position bias needs).
+- Kept units carry the deterministic mask's scale; it is folded into the output projections (``o``
+  columns per head, ``wo`` columns per unit). Hidden-dimension masks are binary at evaluation
+  (``sites.PruningMasks``): T5 ties its LM head to the embeddings, so a scale on a hidden dimension
+  could not be folded into the embeddings alone. RMSNorm keeps dividing by the original ``d_model``
+  (:class:`NashT5LayerNorm`), and the LM head keeps the original output scaling.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from huggingface_hub.dataclasses import strict
+from torch import nn
+from transformers import (AutoConfig, AutoModelForSeq2SeqLM, BartConfig, BartForConditionalGeneration, T5Config,
+                          T5ForConditionalGeneration)
+from transformers.models.bart.modeling_bart import BartAttention
+from transformers.cache_utils import EncoderDecoderCache
+from transformers.models.t5.modeling_t5 import T5Attention, T5LayerNorm
+
+from nashlib.arch import PARTS, arch_of
+from nashlib.pruning.masks import PruningMasks
+
+__all__ = ["NashT5Config", "NashT5ForConditionalGeneration", "NashT5Attention", "NashT5LayerNorm",
+           "NashBartConfig", "NashBartForConditionalGeneration", "NashBartAttention", "SkippedSublayer",
+           "compact", "layout_of"]
+
+
+@strict
+class NashT5Config(T5Config):
+    model_type = "nash_t5"
+    # {"full_num_heads": H, "full_d_model": D,
+    #  "encoder": [{"self": [kept head indices], "d_ff": units}, ...],
+    #  "decoder": [{"self": [...], "cross": [...], "d_ff": units}, ...]}
+    nash_layout: dict | None = None
+
+
+class NashT5Attention(T5Attention):
+    """A T5 attention that kept only some heads: slices the full position bias, passes the full one on."""
+
+    kept_heads: tuple[int, ...] | None  # indices into the full head set; None: all kept
+    full_heads: int
+
+    def _kept_index(self, device) -> torch.Tensor:
+        # made lazily on the bias's device: from_pretrained builds modules on the meta device
+        cached = getattr(self, "_kept_tensor", None)
+        if cached is None or cached.device != device:
+            cached = self._kept_tensor = torch.tensor(self.kept_heads, dtype=torch.long, device=device)
+        return cached
+
+    def _full_bias(self, hidden_states, key_value_states, past_key_values):
+        T = hidden_states.shape[1]
+        if key_value_states is not None:
+            past, K = 0, key_value_states.shape[1]
+        else:
+            past = past_key_values.get_seq_length(self.layer_idx) if past_key_values is not None else 0
+            K = past + T
+        if self.has_relative_attention_bias:
+            return self.compute_bias(T, K, device=hidden_states.device, past_seen_tokens=past)
+        return torch.zeros(1, self.full_heads, T, K, device=hidden_states.device, dtype=hidden_states.dtype)
+
+    def forward(self, hidden_states, mask=None, key_value_states=None, position_bias=None, past_key_values=None,
+                **kwargs):
+        if position_bias is None:
+            position_bias = self._full_bias(hidden_states, key_value_states, past_key_values)  # (1, H_full, T, K)
+        if self.n_heads == 0:
+            if past_key_values is not None and key_value_states is None:  # record the length for later steps
+                _empty_cache_update(self, hidden_states, past_key_values, self.key_value_proj_dim)
+            return torch.zeros_like(hidden_states), position_bias, None
+        bias = position_bias if self.kept_heads is None else position_bias[:, self._kept_index(position_bias.device)]
+        out, _, weights = super().forward(hidden_states, mask=mask, key_value_states=key_value_states,
+                                          position_bias=bias, past_key_values=past_key_values, **kwargs)
+        return out, position_bias, weights
+
+
+class NashT5LayerNorm(T5LayerNorm):
+    """T5's RMSNorm over kept hidden dimensions, still dividing by the original ``d_model``."""
+
+    full_d_model: int
+
+    def forward(self, hidden_states):
+        variance = hidden_states.to(torch.float32).pow(2).sum(-1, keepdim=True) / self.full_d_model
+        hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
+        if self.weight.dtype in (torch.float16, torch.bfloat16):
+            hidden_states = hidden_states.to(self.weight.dtype)
+        return self.weight * hidden_states
+
+
+class SkippedSublayer(nn.Module):
+    """A sublayer whose units were all pruned: the residual passes through unchanged."""
+
+    def forward(self, hidden_states, *args, **kwargs):
+        return hidden_states
+
+
+def _linear(n_in: int, n_out: int, device, dtype, bias: bool = False) -> nn.Linear:
+    """A Linear left uninitialised: its weights are copied in (compact) or loaded (from_pretrained),
+    or initialised by ``post_init``."""
+    return nn.utils.skip_init(nn.Linear, n_in, n_out, bias=bias, device=device, dtype=dtype)
+
+
+def _shrink_attention(attn: T5Attention, heads: list[int], full_heads: int, d_model: int) -> None:
+    attn.__class__ = NashT5Attention
+    attn.full_heads = full_heads
+    attn.n_heads = len(heads)
+    attn.inner_dim = len(heads) * attn.key_value_proj_dim
+    attn.kept_heads = None if list(heads) == list(range(full_heads)) else tuple(heads)
+    attn._kept_tensor = None
+    dev, dt = attn.q.weight.device, attn.q.weight.dtype
+    for name in ("q", "k", "v"):
+        setattr(attn, name, _linear(d_model, attn.inner_dim, dev, dt))
+    attn.o = _linear(attn.inner_dim, d_model, dev, dt)
+
+
+def _shrink_ffn(block, ff, units: int, d_model: int) -> None:
+    """Resize T5 FFN ``ff`` (the DenseReluDense of ``block``) to ``units``; with none, skip the whole sublayer."""
+    if units == 0:
+        block.layer[-1] = SkippedSublayer()  # the FFN sublayer (norm, FFN, residual) is a T5 block's last
+        return
+    dev, dt = ff.wo.weight.device, ff.wo.weight.dtype
+    for name in ("wi", "wi_0", "wi_1"):
+        if hasattr(ff, name):
+            setattr(ff, name, _linear(d_model, units, dev, dt))
+    ff.wo = _linear(units, d_model, dev, dt)
+
+
+class _LayoutCheckedLoading:
+    """``from_pretrained`` that names the layout when a checkpoint's weights do not fit it."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except (RuntimeError, ValueError) as err:
+            if "mismatch" not in str(err):
+                raise
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: the saved weights do not fit the per-layer layout in its "
+                f"config.json ('nash_layout'); the config and the weights come from different models, or one "
+                f"was edited. Re-save the model with save_pretrained. ({err})") from err
+
+
+class NashT5ForConditionalGeneration(_LayoutCheckedLoading, T5ForConditionalGeneration):
+    """T5 with a per-layer layout (see :class:`NashT5Config`); otherwise the stock model."""
+
+    config_class = NashT5Config
+
+    def __init__(self, config: NashT5Config):
+        layout = config.nash_layout
+        if not layout:
+            raise ValueError("NashT5Config.nash_layout is empty; build this model with nashlib.pruning.compact.compact()")
+        super().__init__(config)
+        H, D = layout["full_num_heads"], layout["full_d_model"]
+        arch = arch_of(self)  # still the full T5 layout here
+        for part in PARTS:
+            rows = layout[part]
+            if len(rows) != arch.depth(part):
+                raise ValueError(f"layout lists {len(rows)} {part} layers, config has {arch.depth(part)}")
+            for layer, row in enumerate(rows):
+                for block, attn in arch.attentions(part, layer).items():
+                    _shrink_attention(attn.module, row[block], H, config.d_model)
+                _shrink_ffn(arch.layer_modules[part][layer], arch.blocks[part]["ffn"][layer].module, row["d_ff"],
+                            config.d_model)
+        if D != config.d_model:
+            for module in self.modules():
+                if isinstance(module, T5LayerNorm):
+                    module.__class__ = NashT5LayerNorm
+                    module.full_d_model = D
+        self.model_dim = D  # the LM head's output scaling uses the original width
+        self.post_init()  # initialise the resized projections like any T5 weight
+
+
+@strict
+class NashBartConfig(BartConfig):
+    model_type = "nash_bart"
+    nash_layout: dict | None = None  # as NashT5Config's, without hidden-dimension pruning
+
+
+def _empty_cache_update(attn, hidden_states, past_key_values, head_dim) -> None:
+    """Record the sequence length in the self-attention cache of an attention with no heads left."""
+    cache = past_key_values.self_attention_cache if isinstance(past_key_values, EncoderDecoderCache) \
+        else past_key_values
+    empty = hidden_states.new_zeros(hidden_states.shape[0], 0, hidden_states.shape[1], head_dim)
+    cache.update(empty, empty, attn.layer_idx)
+
+
+class NashBartAttention(BartAttention):
+    """A BART attention that may have no heads left: its output is then the output projection's bias."""
+
+    def forward(self, hidden_states, key_value_states=None, past_key_values=None, attention_mask=None, **kwargs):
+        if self.num_heads > 0:
+            return super().forward(hidden_states, key_value_states=key_value_states,
+                                   past_key_values=past_key_values, attention_mask=attention_mask, **kwargs)
+        if past_key_values is not None and key_value_states is None:
+            _empty_cache_update(self, hidden_states, past_key_values, self.head_dim)
+        bias = self.out_proj.bias
+        out = torch.zeros_like(hidden_states) if bias is None else bias.expand_as(hidden_states).clone()
+        return out, None
+
+
+class NashBartForConditionalGeneration(_LayoutCheckedLoading, BartForConditionalGeneration):
+    """BART with a per-layer layout of heads and FFN units (see :class:`NashBartConfig`)."""
+
+    config_class = NashBartConfig
+
+    def __init__(self, config: NashBartConfig):
+        layout = config.nash_layout
+        if not layout:
+            raise ValueError("NashBartConfig.nash_layout is empty; build this model with nashlib.pruning.compact.compact()")
+        super().__init__(config)
+        d = config.d_model
+        arch = arch_of(self)  # still the full BART layout here
+        for part in PARTS:
+            rows = layout[part]
+            if len(rows) != arch.depth(part):
+                raise ValueError(f"layout lists {len(rows)} {part} layers, config has {arch.depth(part)}")
+            for i, (layer, row) in enumerate(zip(arch.layer_modules[part], rows)):
+                for block, ref in arch.attentions(part, i).items():
+                    attn = ref.module
+                    attn.__class__ = NashBartAttention
+                    attn.num_heads = len(row[block])
+                    inner = attn.num_heads * attn.head_dim
+                    dev, dt = attn.q_proj.weight.device, attn.q_proj.weight.dtype
+                    for name in ("q_proj", "k_proj", "v_proj"):
+                        setattr(attn, name, _linear(d, inner, dev, dt, bias=True))
+                    attn.out_proj = _linear(inner, d, dev, dt, bias=True)
+                fc1 = arch.blocks[part]["ffn"][i].inputs[0]
+                dev, dt = fc1.weight.device, fc1.weight.dtype
+                layer.fc1 = _linear(d, row["d_ff"], dev, dt, bias=True)
+                layer.fc2 = _linear(row["d_ff"], d, dev, dt, bias=True)
+        self.post_init()
+
+
+AutoConfig.register("nash_t5", NashT5Config)
+AutoModelForSeq2SeqLM.register(NashT5Config, NashT5ForConditionalGeneration)
+AutoConfig.register("nash_bart", NashBartConfig)
+AutoModelForSeq2SeqLM.register(NashBartConfig, NashBartForConditionalGeneration)
+
+
+def layout_of(z: dict[str, torch.Tensor], arch, parts=PARTS) -> dict:
+    """Kept heads and FFN units per layer from deterministic masks ``z`` (keys as in PruningMasks)."""
+
+    def kept(key, layer, n):
+        m = z.get(key)
+        return list(range(n)) if m is None else torch.nonzero(m.view(-1, n)[layer] > 0).flatten().tolist()
+
+    def alive(key, layer):
+        m = z.get(key)
+        return True if m is None else bool(m[layer] > 0)
+
+    layout = {}
+    for part in parts:
+        rows = []
+        blocks = arch.blocks[part]
+        for layer in range(arch.depth(part)):
+            row = {}
+            for block, attn in arch.attentions(part, layer).items():
+                heads = kept(f"{part}_{block}_heads", layer, attn.width)
+                row[block] = heads if alive(f"{part}_{block}_mha_layer", layer) else []
+            units = blocks["ffn"][layer].width
+            ffn_kept = kept(f"{part}_ffn_ffn_units", layer, units)
+            row["ffn_kept"] = ffn_kept if alive(f"{part}_ffn_ffn_layer", layer) else []
+            row["d_ff"] = len(row["ffn_kept"])
+            rows.append(row)
+        layout[part] = rows
+    return layout
+
+
+def _scales(z, part, block, unit_key, layer_key, layer, n_full, kept):
+    """Deterministic mask scale of each kept unit (unit mask times sublayer mask), shape (len(kept),)."""
+    scale = torch.ones(len(kept))
+    if unit_key in z:
+        scale = scale * z[unit_key].view(-1, n_full)[layer, torch.tensor(kept)].cpu()
+    if layer_key in z:
+        scale = scale * z[layer_key][layer].cpu()
+    return scale
+
+
+@torch.no_grad()
+def compact(model, masks: PruningMasks | None = None):
+    """A physically smaller copy of ``model`` with ``masks``' deterministic masks folded in.
+
+    ``model`` is a dense T5 (returns :class:`NashT5ForConditionalGeneration`) or BART (returns
+    :class:`NashBartForConditionalGeneration`). Without masks, the result has ``model``'s own shape
+    (useful after decoder layer selection). The source model is not changed.
+    """
+    arch = arch_of(model)
+    if arch.compacted:
+        raise ValueError(f"compaction takes a dense T5 or BART (model type 't5' or 'bart'); "
+                         f"got model type {arch.name!r}")
+    for part in PARTS:
+        for refs in arch.blocks[part].values():
+            if len({r.width for r in refs}) > 1:
+                raise ValueError("compact() takes a dense model (every layer the same width) plus masks")
+    z = masks.deterministic() if masks is not None else {}
+    layout = layout_of(z, arch)
+    hidden = z.get("hidden")
+    hk = torch.arange(arch.d_model) if hidden is None else torch.nonzero(hidden > 0).flatten()  # hidden dims kept
+    if len(hk) == 0:
+        raise ValueError("every hidden dimension is pruned; nothing would be left to compute with")
+    new = _empty_compacted(model, arch, layout, len(hk)).to(model.device, model.dtype)
+    new_arch = arch_of(new)
+    _copy_unchanged(model, new, arch.d_model, hk)
+    for part in PARTS:
+        for layer, row in enumerate(layout[part]):
+            for block, old in arch.attentions(part, layer).items():
+                _copy_attention(z, (part, block, layer), old, new_arch.blocks[part][block][layer], row[block], hk)
+            _copy_ffn(z, (part, layer), arch.blocks[part]["ffn"][layer], new_arch.blocks[part]["ffn"][layer],
+                      row["ffn_kept"], hk)
+    new.generation_config = copy.deepcopy(model.generation_config)
+    return new.eval()
+
+
+def _empty_compacted(model, arch, layout: dict, d_kept: int):
+    """The compacted model class with ``layout``'s shape (config copied from ``model``), weights not yet set."""
+    H = arch.blocks["encoder"]["self"][0].width
+    rows_only = {p: [{k: v for k, v in row.items() if k != "ffn_kept"} for row in rows] for p, rows in layout.items()}
+    cfg = model.config.to_dict()
+    for key in ("model_type", "architectures", "transformers_version", "nash_layout", "nash_encoder"):
+        cfg.pop(key, None)
+    cfg["nash_layout"] = {"full_num_heads": H, "full_d_model": arch.d_model, **rows_only}
+    if arch.family == "t5":
+        cfg.update({arch.depth_keys[p]: len(layout[p]) for p in PARTS}, d_model=d_kept, num_heads=H)
+        cfg["tie_word_embeddings"] = bool(model.config.scale_decoder_outputs)  # T5Config reads it as the scaling flag
+        return NashT5ForConditionalGeneration(NashT5Config(**cfg))
+    return NashBartForConditionalGeneration(NashBartConfig(**cfg))
+
+
+def _copy_unchanged(model, new, D: int, hk: torch.Tensor) -> None:
+    """Copy every tensor that keeps its shape (embeddings, norms, position tables); slice hidden dims of the rest."""
+    old_state, new_state = model.state_dict(), new.state_dict()
+    for key, value in new_state.items():
+        src = old_state.get(key)
+        if src is not None and src.shape == value.shape:
+            value.copy_(src)
+        elif src is not None and src.dim() >= 1 and src.shape[-1] == D and value.shape[-1] == len(hk) and \
+                src.shape[:-1] == value.shape[:-1]:
+            value.copy_(src[..., hk])  # token embeddings and layer-norm weights: hidden dimensions kept
+
+
+def _copy_attention(z, where: tuple, old, new_ref, heads: list[int], hk: torch.Tensor) -> None:
+    """Kept heads' q, k, v rows and o columns (o scaled by the deterministic masks); ``where``: (part, block, layer)."""
+    part, block, layer = where
+    layer_key = f"{part}_{block}_mha_layer"
+    if old.o.bias is not None and (heads or new_ref is not None):
+        new_ref.o.bias.copy_(old.o.bias * _scales(z, part, block, "", layer_key, layer, 1, [0]).to(old.o.bias))
+    if not heads:
+        return
+    dh = old.d_head
+    cols = torch.cat([torch.arange(h * dh, (h + 1) * dh) for h in heads])  # (len(heads) * d_head,)
+    scale = _scales(z, part, block, f"{part}_{block}_heads", layer_key, layer, old.width, heads)
+    for name in ("q", "k", "v"):
+        src, dst = getattr(old, name), getattr(new_ref, name)
+        dst.weight.copy_(src.weight[cols][:, hk])
+        if src.bias is not None:
+            dst.bias.copy_(src.bias[cols])
+    new_ref.o.weight.copy_((old.o.weight[:, cols] * scale.repeat_interleave(dh).to(old.o.weight))[hk])
+
+
+def _copy_ffn(z, where: tuple, old, new_ref, units: list[int], hk: torch.Tensor) -> None:
+    """Kept FFN units' input rows and output columns (scaled by the deterministic masks); ``where``: (part, layer)."""
+    part, layer = where
+    layer_scale = _scales(z, part, "ffn", "", f"{part}_ffn_ffn_layer", layer, 1, [0])
+    if new_ref is not None and old.output.bias is not None:
+        new_ref.output.bias.copy_(old.output.bias * layer_scale.to(old.output.bias))
+    if not units:
+        return
+    idx = torch.tensor(units)
+    scale = _scales(z, part, "ffn", f"{part}_ffn_ffn_units", f"{part}_ffn_ffn_layer", layer, old.width, units)
+    for old_in, new_in in zip(old.inputs, new_ref.inputs):
+        new_in.weight.copy_(old_in.weight[idx][:, hk])
+        if old_in.bias is not None:
+            new_in.bias.copy_(old_in.bias[idx])
+    new_ref.output.weight.copy_((old.output.weight[:, idx] * scale.to(old.output.weight))[hk])

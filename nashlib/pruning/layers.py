@@ -1,0 +1,86 @@
+"""Decoder layer selection: which d_s of the teacher's L decoder layers the shallow decoder keeps.
+
+- ``uniform`` (the default, as the official code computes it): ``floor((L - 1) * l / (d_s - 1))``
+  for l = 0..d_s-1, giving [0, 5, 11] for L = 12, d_s = 3. The published numbers came from this one.
+- ``uniform-paper`` (as printed in the paper, Section 4.1, 0-indexed): ``floor((L - 1) / (d_s - 1)) * l``,
+  giving [0, 5, 10].
+- ``low``: the first d_s layers; ``high``: the last d_s layers.
+- ``l0``: not an index rule; the layers are learned with CoFi-style layer masks on the decoder
+  (see ``nashlib.pruning.prune``).
+
+With d_s = 1 every uniform rule and ``low`` keep layer 0 (the layer that holds T5's relative
+position bias); ``high`` keeps the last layer. ``keep_decoder_layers`` copies the kept layers into a new
+model, renumbers their cache indices, and moves the position-bias table into the new first layer when
+layer 0 was dropped, so ``high`` selections still see positions.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from nashlib.arch import PARTS, arch_of, set_position_bias
+
+__all__ = ["STRATEGIES", "select_layers", "keep_decoder_layers", "keep_encoder_layers", "keep_layers"]
+
+STRATEGIES = ("uniform", "uniform-paper", "low", "high")
+
+
+def select_layers(num_layers: int, keep: int, strategy: str = "uniform") -> list[int]:
+    """0-based indices of the ``keep`` decoder layers (of ``num_layers``) chosen by ``strategy``."""
+    if strategy not in STRATEGIES:
+        extra = " ('l0' is learned: use nashlib.pruning.prune with decoder layer masks)" if strategy == "l0" else ""
+        raise ValueError(f"unknown selection strategy {strategy!r}; allowed: {', '.join(STRATEGIES)}{extra}")
+    for name, value in (("num_layers", num_layers), ("keep", keep)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name}={value!r}; allowed: an integer")
+    if not 1 <= keep <= num_layers:
+        raise ValueError(f"keep={keep} decoder layers of {num_layers}; allowed: 1 to {num_layers}")
+    L = num_layers
+    if strategy == "low":
+        return list(range(keep))
+    if strategy == "high":
+        return list(range(L - keep, L))
+    if keep == 1:
+        return [0]
+    if strategy == "uniform":
+        return [(L - 1) * i // (keep - 1) for i in range(keep)]
+    return [(L - 1) // (keep - 1) * i for i in range(keep)]
+
+
+def keep_decoder_layers(model, indices: list[int]):
+    """A copy of ``model`` whose decoder keeps only the layers ``indices`` (in that order)."""
+    return keep_layers(model, "decoder", indices)
+
+
+def keep_encoder_layers(model, indices: list[int]):
+    """A copy of ``model`` whose encoder keeps only the layers ``indices`` (Table 4's uniform encoder baseline)."""
+    return keep_layers(model, "encoder", indices)
+
+
+def keep_layers(model, part: str, indices: list[int]):
+    """A copy of ``model`` whose ``part`` ("encoder" or "decoder") keeps only the layers ``indices``."""
+    if part not in PARTS:
+        raise ValueError(f"part={part!r}; allowed: 'encoder', 'decoder'")
+    arch = arch_of(model)
+    if arch.compacted:
+        raise ValueError(f"model type {arch.name!r} is not supported for layer selection; supported: t5, bart")
+    n = arch.depth(part)
+    if not indices or len(set(indices)) != len(indices) or sorted(indices) != list(indices) or \
+            min(indices) < 0 or max(indices) >= n:
+        raise ValueError(f"indices={indices!r}; allowed: increasing, distinct {part} layer indices from 0 to {n - 1}")
+    new = copy.deepcopy(model)
+    arch = arch_of(new)
+    table = arch.position_bias(part)  # T5: computed in layer 0 for every layer; None for BART
+    for pos, i in enumerate(indices):
+        for attn in arch.attentions(part, i).values():
+            attn.module.layer_idx = pos  # its slot in the KV cache
+        if table is not None:  # the new first layer computes the bias (from layer 0's table), the rest receive it
+            set_position_bias(arch.blocks[part]["self"][i].module, table if pos == 0 else None)
+    stack, attr = arch.stack(part)
+    setattr(stack, attr, nn.ModuleList([arch.layer_modules[part][i] for i in indices]))
+    arch.set_depth(part, len(indices))
+    setattr(new.config, "nash_selected_layers" if part == "decoder" else "nash_selected_encoder_layers",
+            list(indices))
+    return new

@@ -1,0 +1,222 @@
+"""Headless notebook runner: jupytext ``.py`` -> ``.ipynb`` -> papermill, with a summary table.
+
+    python -m nashlib.runner list
+    python -m nashlib.runner run --profile cpu [--only fig3_layer_time_vs_seqlen,...] [--out DIR]
+                                 [--set repeats=3 --set student.steps=100] [--settings my.yaml]
+    python -m nashlib.runner prepare --profile smoke --dest build/nbval   # for nbval
+    python -m nashlib.runner allocator-env   # KEY=VALUE settings to add (the Makefile's nbval kernels)
+
+``run`` converts every ``notebooks/*.py`` (the source of truth) to its paired ``.ipynb``, executes it
+with papermill (kernel ``python3``, working directory ``notebooks/``) with the parameters
+``PROFILE``, ``OUT_DIR`` and ``OVERRIDES`` injected (``--settings`` file first, then each ``--set``; the same
+one override channel a notebook's parameters cell has, see ``nashlib.settings``), and keeps the executed copy under ``build/notebooks/<profile>/``.
+On Linux, kernels start with the glibc allocator settings ``env.ALLOCATOR_SETTINGS`` (a variable the
+user already set keeps the user's value); each figure's run info records them.
+A profile with ``writes_figures`` (``cpu``) writes its figures to the committed ``figures/``; every other
+profile writes to ``build/figures/<profile>/``. After the run, ``REPORT.md`` in that folder gathers every notebook's
+findings and verdicts (``nashlib.results.report``). A failing notebook is reported with the cell that raised, the others
+still run, and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nashlib import settings
+from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text
+from nashlib.results.report import write_report
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+BUILD_DIR = REPO_ROOT / "build"
+
+__all__ = ["available", "select", "default_out_dir", "convert", "kernel_environment", "run", "prepare", "main"]
+
+
+def available() -> list[str]:
+    """Names (file stems) of the notebooks, in the order they run."""
+    return sorted(p.stem for p in NOTEBOOK_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+def select(only: str | list[str] | None) -> list[str]:
+    names = available()
+    if not only:
+        return names
+    wanted = [w.strip().removesuffix(".py").removesuffix(".ipynb") for w in
+              (only.split(",") if isinstance(only, str) else only) if w.strip()]
+    unknown = [w for w in wanted if w not in names]
+    if unknown:
+        raise ValueError(f"unknown notebook(s) {unknown}; allowed: {', '.join(names)}")
+    return wanted
+
+
+def default_out_dir(profile: str) -> Path:
+    """``figures/`` for the profile that writes the committed figures, else ``build/figures/<profile>``."""
+    return REPO_ROOT / "figures" if settings.get(profile).writes_figures else BUILD_DIR / "figures" / profile
+
+
+def convert(name: str, dest: Path) -> Path:
+    """Write the ``.ipynb`` for ``notebooks/<name>.py`` to ``dest`` (a folder); return its path."""
+    import jupytext
+
+    nb = jupytext.read(NOTEBOOK_DIR / f"{name}.py")
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    return atomic_write_text(dest / f"{name}.ipynb", jupytext.writes(nb, fmt="ipynb"))
+
+
+@dataclass
+class Outcome:
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:
+    params = {"PROFILE": profile, "OUT_DIR": str(out_dir)}
+    if overrides:
+        params["OVERRIDES"] = overrides
+    return params
+
+
+@contextlib.contextmanager
+def kernel_environment():
+    """``os.environ`` with the allocator settings added, for the kernels started inside; restored on exit."""
+    saved = dict(os.environ)
+    os.environ.update(allocator_env())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overrides: dict | None = None,
+        progress: bool = True) -> list[Outcome]:
+    """Execute the selected notebooks in ``profile``; return one :class:`Outcome` each."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+    from tqdm import tqdm
+
+    p = settings.get(profile, overrides)  # fail fast on a bad profile or override
+    names = select(only)
+    out = Path(out_dir).resolve() if out_dir else default_out_dir(profile)
+    executed = BUILD_DIR / "notebooks" / profile
+    executed.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    bar = tqdm(names, desc=f"notebooks ({profile})", unit="nb", disable=not progress)
+    with kernel_environment():  # kernels inherit os.environ; glibc reads the settings at their start
+        for name in bar:
+            bar.set_postfix_str(name)
+            src = convert(name, NOTEBOOK_DIR)  # the paired, unexecuted notebook beside the .py
+            start = time.perf_counter()
+            try:
+                pm.execute_notebook(str(src), str(executed / f"{name}.ipynb"),
+                                    parameters=_parameters(profile, out, overrides), kernel_name="python3",
+                                    cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False)
+                outcomes.append(Outcome(name, True, time.perf_counter() - start))
+            except PapermillExecutionError as err:
+                source = "\n".join("    " + line for line in str(err.source).splitlines()[:12])
+                msg = (f"cell {err.cell_index} (execution count {err.exec_count}) raised {err.ename}: "
+                       f"{err.evalue}\n{source}")
+                outcomes.append(Outcome(name, False, time.perf_counter() - start, msg))
+            except Exception as err:  # kernel died, notebook unreadable, ...
+                outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
+    if out.is_dir():
+        write_report(out)
+    spent = sum(o.seconds for o in outcomes)
+    if only is None and spent > 60 * p.budget_minutes:
+        print(f"warning: profile {profile} took {spent / 60:.1f} min, over its budget of {p.budget_minutes} min "
+              "(settings.Profile.budget_minutes)", file=sys.stderr)
+    return outcomes
+
+
+def prepare(profile: str, dest: str | os.PathLike, only=None, out_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Write notebooks with ``profile``'s parameters injected but not executed (for nbval)."""
+    import papermill as pm
+
+    if settings.get(profile).writes_figures:
+        raise ValueError(f"prepare is for test runs; profile {profile!r} would write into the committed figures/")
+    dest = Path(dest).resolve()
+    out = Path(out_dir).resolve() if out_dir else BUILD_DIR / "figures" / f"{profile}-nbval"
+    paths = []
+    staging = BUILD_DIR / "notebooks" / "unexecuted"
+    for name in select(only):
+        src = convert(name, staging)
+        target = dest / f"{name}.ipynb"
+        dest.mkdir(parents=True, exist_ok=True)
+        pm.execute_notebook(str(src), str(target), parameters=_parameters(profile, out, None),
+                            kernel_name="python3", prepare_only=True, progress_bar=False)
+        paths.append(target)
+    return paths
+
+
+def _summary(outcomes: list[Outcome], profile: str) -> str:
+    width = max([len(o.name) for o in outcomes] + [8])
+    lines = [f"{'notebook':<{width}}  status  seconds", f"{'-' * width}  ------  -------"]
+    for o in outcomes:
+        lines.append(f"{o.name:<{width}}  {'ok' if o.ok else 'FAILED':<6}  {o.seconds:7.1f}")
+    total = sum(o.seconds for o in outcomes)
+    lines.append(f"{'total':<{width}}  {sum(o.ok for o in outcomes)}/{len(outcomes)} ok {total:7.1f}  "
+                 f"(profile {profile})")
+    return "\n".join(lines)
+
+
+def _overrides(args) -> dict:
+    """The ``--settings`` file's mapping, then each ``--set KEY=VALUE`` on top (dotted keys)."""
+    out = settings.load_settings_file(args.settings) if args.settings else {}
+    for text in args.assignments:
+        key, value = settings.parse_assignment(text)
+        out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nashlib.runner", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the notebooks")
+    sub.add_parser("allocator-env", help="print the allocator settings a kernel would get, as KEY=VALUE")
+    r = sub.add_parser("run", help="execute notebooks with papermill")
+    r.add_argument("--profile", default="cpu", help=f"one of: {', '.join(settings.names())} (default cpu)")
+    r.add_argument("--only", default="", help="comma-separated notebook names (default: all)")
+    r.add_argument("--out", default=None, help="figure folder (default: figures/ for cpu, else build/figures/P)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assignments",
+                   help="override one setting (YAML value), e.g. repeats=3, student.steps=100, "
+                        "teachers.sst2.steps=500, teacher_init=path/to/model; repeatable")
+    r.add_argument("--settings", default=None, metavar="FILE", help="overrides from a YAML or JSON mapping")
+    p = sub.add_parser("prepare", help="inject parameters without executing (for nbval)")
+    p.add_argument("--profile", default="smoke")
+    p.add_argument("--dest", required=True)
+    p.add_argument("--only", default="")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            print("\n".join(available()))
+            return 0
+        if args.command == "allocator-env":  # only what is added: values the user set are left alone
+            print(" ".join(f"{k}={v}" for k, v in allocator_env().items() if k not in os.environ))
+            return 0
+        if args.command == "prepare":
+            for path in prepare(args.profile, args.dest, args.only or None):
+                print(path)
+            return 0
+        outcomes = run(args.profile, args.only or None, args.out, overrides=_overrides(args))
+    except (ValueError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(_summary(outcomes, args.profile))
+    for o in outcomes:
+        if not o.ok:
+            print(f"\n{o.name} FAILED: {o.error}", file=sys.stderr)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,522 @@
+"""Settings: one :class:`Profile` per run size, carrying everything that size decides, with one override channel.
+
+A notebook's parameters cell names a profile (``PROFILE = "cpu"``) and may pass overrides
+(``OVERRIDES = {"repeats": 3, "student.steps": 100}``); the runner passes the same dictionary from
+``--set key=value`` or ``--settings file.yaml``. :func:`get` returns a frozen, validated :class:`Profile`
+or raises an error that names the bad field or value and what is allowed. :func:`start` is a notebook's
+first step (validate, resolve, check the device, seed, set threads).
+
+What a profile decides:
+
+- **timing** (flat fields: ``teacher_shape`` ... ``alloc_repeats``): shapes and the latency protocol of the
+  speed notebooks (``nashlib.speed.timing``); trained students are timed with the same ``warmup`` and
+  ``repeats``;
+- **teachers** (:class:`TeacherConfig`, one per task): which tasks are trained and how; ``teacher_init``
+  replaces every teacher's ``init`` (a local ``save_pretrained`` folder or a hub name), so every notebook
+  fine-tunes the same local teacher;
+- **student** (:class:`StudentRecipe`): how every pruning method prunes and fine-tunes, and the seeds;
+- **behaviours**: ``device`` (``"cuda"`` is required, not preferred), ``writes_figures`` (only this profile's
+  figures go into the committed ``figures/``), ``waive_teacher_rule`` (micro teachers exist to exercise the
+  code, not to be good), ``teacher_margin`` (the usable-teacher rule), ``budget_minutes`` (what the runner
+  warns about).
+
+Profiles:
+
+- ``smoke``: tiny shapes, seconds per notebook; used by the tests (nbval).
+- ``cpu``: the default. Real t5-base / t5-small shapes on 2 CPU threads, offline; quality from small T5s
+  trained from scratch here.
+- ``laptop``: the same shapes on a laptop CPU, with smaller batches; quality on hub t5-small (needs internet).
+- ``paper``: the paper's protocol (Appendix F: batch 32, beam 4) on a GPU; quality on hub t5-base.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, fields
+
+import torch
+
+from nashlib.data import tasks
+from nashlib.env import seed_everything, set_threads
+
+__all__ = ["TeacherConfig", "StudentRecipe", "Profile", "PROFILES", "get", "names", "setting_names",
+           "parse_assignment", "load_settings_file", "check_parameter", "start"]
+
+
+_TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict"}
+
+
+def check_parameter(name: str, value, expected, owner: str = "parameter"):
+    """Raise ``TypeError`` unless ``value`` has type ``expected``; return the value.
+
+    ``expected`` is a type or a ``tuple[int, ...]``-style annotation. A list is accepted for a
+    tuple; an int for a float; a bool is never an int.
+    This is what catches a wrongly typed value injected by papermill (``-p SEED abc``).
+    """
+    origin = typing.get_origin(expected)
+    if origin is tuple:
+        item = typing.get_args(expected)[0]
+        ok = isinstance(value, (list, tuple)) and all(_is(v, item) for v in value)
+        want = f"a list of {_TYPE_NAMES.get(item, item)}"
+    else:
+        ok = _is(value, expected)
+        want = _TYPE_NAMES.get(expected, str(expected))
+    if not ok:
+        raise TypeError(f"{owner}: {name}={value!r} has type {type(value).__name__}; expected {want}")
+    return value
+
+
+def _is(value, typ) -> bool:
+    if typ is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, typ)
+
+
+def _check_types(obj, owner: str) -> None:
+    """Every field of the dataclass ``obj`` against its annotation (nested dataclasses are checked by their own)."""
+    for key, typ in typing.get_type_hints(type(obj)).items():
+        if dataclasses.is_dataclass(typ) or typing.get_origin(typ) is tuple and \
+                dataclasses.is_dataclass(typing.get_args(typ)[0]):
+            continue
+        check_parameter(key, getattr(obj, key), typ, owner=owner)
+
+
+def _at_least(obj, owner: str, minimum: int, keys) -> None:
+    for key in keys:
+        if getattr(obj, key) < minimum:
+            raise ValueError(f"{owner}: {key}={getattr(obj, key)!r}; allowed: an integer >= {minimum}")
+
+
+# --------------------------------------------------------------------------------------------
+# Teachers
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    task: str  # a task of nashlib.data.tasks
+    init: str = "scratch"  # "scratch", or a from_pretrained name or folder (t5-small, t5-base, a path)
+    d_model: int = 256  # scratch: hidden size
+    d_kv: int = 32  # scratch: size of one attention head
+    num_heads: int = 8  # scratch: heads per attention block
+    d_ff: int = 1024  # scratch: FFN units per layer
+    encoder_layers: int = 4  # scratch: encoder depth
+    decoder_layers: int = 12  # scratch: decoder depth (t5-base's 12, so NASH-2/3/4 select as in the paper)
+    vocab_size: int = 8000  # scratch: Unigram vocabulary trained on the task's training text
+    train_examples: int = 0  # training rows used (0: the whole split)
+    eval_examples: int = 500  # validation rows scored
+    max_source_len: int = 128  # source tokens (truncated)
+    max_target_len: int = 32  # target tokens (truncated); also the generation limit
+    batch: int = 32  # sequences per optimizer step
+    steps: int = 2000  # optimizer steps
+    lr: float = 1e-3  # AdamW peak learning rate (linear warm-up, then linear decay to 0)
+    warmup_steps: int = 100  # warm-up steps of the learning rate
+    beams: int = 4  # beam size when scoring (summarisation: 4, as in the paper)
+    seed: int = 0  # seeds the initial weights, the batch order and dropout
+    dropout: float = 0.1  # scratch: T5's dropout rate (its default, 0.1)
+    max_grad_norm: float = 0.0  # clip the gradients' global norm to this while training (0: no clipping)
+
+    def __post_init__(self):
+        for key, typ in typing.get_type_hints(TeacherConfig).items():
+            check_parameter(key, getattr(self, key), typ, owner="TeacherConfig")
+        tasks.get(self.task)  # an unknown task lists the known ones
+        for key in ("d_model", "d_kv", "num_heads", "d_ff", "encoder_layers", "decoder_layers", "eval_examples",
+                    "max_source_len", "max_target_len", "batch", "steps", "beams"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"TeacherConfig: {key}={getattr(self, key)!r}; allowed: an integer >= 1")
+        for key in ("train_examples", "warmup_steps"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"TeacherConfig: {key}={getattr(self, key)!r}; allowed: an integer >= 0")
+        if self.vocab_size < 16:
+            raise ValueError(f"TeacherConfig: vocab_size={self.vocab_size!r}; allowed: an integer >= 16")
+        if not self.lr > 0:
+            raise ValueError(f"TeacherConfig: lr={self.lr!r}; allowed: a number > 0")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"TeacherConfig: dropout={self.dropout!r}; allowed: 0 <= dropout < 1")
+        if self.max_grad_norm < 0:
+            raise ValueError(f"TeacherConfig: max_grad_norm={self.max_grad_norm!r}; allowed: a number >= 0")
+
+
+_SCRATCH_TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2, decoder_layers=4, vocab_size=400,
+                     train_examples=256, eval_examples=16, batch=8, steps=8, warmup_steps=2)
+
+# Which teachers each profile trains. cpu: tasks a from-scratch model learns on 2 cores, by measurement
+# (d_model 256, 4 + 12 layers, 8k Unigram vocabulary, batch 32, lr 1e-3; ROUGE-L on 300 dev rows, greedy):
+# - sst2_frequent (derived: an SST-2 sentence's frequent words, each once, alphabetical) is the generation task.
+#   With the 1602 words in at least 40 training phrases, dropout 0 and clipping at 1.0, ROUGE-L rose
+#   36.1 / 48.1 / 54.1 / 61.3 at 500 / 1000 / 1500 / 2000 steps (16 minutes), but its best trivial baseline
+#   (the sentence's words, each once, sorted) scores 49.9 on all 872 dev rows: a margin too thin to trust, so
+#   the cpu task keeps the 534 words in at least 100 phrases (baseline 37.5; the teacher below: 74.2, 872 rows).
+# - The derived samsum_turns task (a speaker's first two turns of a SAMSum dialogue) stayed below its trivial
+#   baselines after 300 and 1000 steps at d_model 256 (1.7 s a step) and 128.
+# - sst2_content (content words of an SST-2 sentence, in order; copy baseline ROUGE-L 71.6): ROUGE-L 13 after
+#   900 steps (dropout 0.1), 9 after 300 steps without dropout and with clipping, and 28.0 after 3000 steps
+#   (dropout 0, clip 1.0, 39 minutes): it learns which words to write, not their order.
+# laptop / paper: the paper's tasks on pretrained T5 (Tables 8 and 9: AdamW 3e-5; NLG batch 4, 20 epochs on
+# SAMSum/TweetQA; NLU batch 32; max lengths 512/128 and 128/5).
+_TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
+    "smoke": (
+        TeacherConfig("sst2", **_SCRATCH_TINY, max_source_len=32, max_target_len=4, beams=1),
+        TeacherConfig("sst2_frequent", **_SCRATCH_TINY, max_source_len=32, max_target_len=8,
+                      beams=2),
+    ),
+    "cpu": (  # SST-2 learned from scratch: 69 % accuracy after 600 steps (majority 51 %), so 1500 steps here
+        TeacherConfig("sst2", eval_examples=872, max_source_len=64, max_target_len=4, batch=32, steps=1500,
+                      lr=1e-3, warmup_steps=100, beams=1),
+        TeacherConfig("sst2_frequent", eval_examples=872, max_source_len=64, max_target_len=16,
+                      batch=32, steps=2000, lr=1e-3, warmup_steps=100, beams=1, dropout=0.0,
+                      max_grad_norm=1.0),
+    ),
+    "laptop": (
+        TeacherConfig("samsum", init="t5-small", eval_examples=200, max_source_len=512,
+                      max_target_len=128, batch=8, steps=3000, lr=3e-4, warmup_steps=100),
+        TeacherConfig("tweetqa", init="t5-small", eval_examples=300, max_source_len=256,
+                      max_target_len=32, batch=16, steps=2000, lr=3e-4, warmup_steps=100),
+        TeacherConfig("rte", init="t5-small", eval_examples=277, max_source_len=128, max_target_len=5,
+                             batch=32, steps=1000, lr=3e-4, warmup_steps=50, beams=1),
+        TeacherConfig("cb", init="t5-small", eval_examples=56, max_source_len=128, max_target_len=5,
+                            batch=32, steps=300, lr=3e-4, warmup_steps=20, beams=1),
+    ),
+    "paper": (  # 20 epochs at batch 4 (SAMSum 14.7k rows, TweetQA 10.7k), 3 epochs on XSum
+        TeacherConfig("samsum", init="t5-base", eval_examples=818, max_source_len=512,
+                      max_target_len=128, batch=4, steps=73_660, lr=3e-5, warmup_steps=0),
+        TeacherConfig("tweetqa", init="t5-base", eval_examples=1086, max_source_len=512,
+                      max_target_len=128, batch=4, steps=53_600, lr=3e-5, warmup_steps=0),
+        TeacherConfig("xsum", init="t5-base", eval_examples=1000, max_source_len=512, max_target_len=128,
+                      batch=4, steps=153_030, lr=3e-5, warmup_steps=0),
+    ),
+}
+
+
+
+# --------------------------------------------------------------------------------------------
+# Students
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StudentRecipe:
+    """How a profile prunes: the same schedule for every method, so that comparisons are fair."""
+
+    steps: int  # pruning steps (L0 masks + distillation); the target sparsity warms up over the first half
+    warmup_steps: int  # steps over which the target sparsity rises linearly from 0 (the paper: a linear warm-up)
+    finetune_steps: int  # steps of cross-entropy + KL fine-tuning of the compacted model (0: none)
+    lr: float  # AdamW learning rate of the weights while pruning
+    finetune_lr: float  # AdamW learning rate while fine-tuning the compacted model
+    mask_lr: float  # learning rate of the masks' log_alpha
+    reg_lr: float  # learning rate of the Lagrange multipliers
+    batch: int  # sequences per step
+    timing_batch: int  # sequences per timed generate() call of a trained model (warm-up and rounds: the profile's)
+    seeds: tuple[int, ...]  # Figure 8: seeds of the repeated runs
+    high_sparsity: float  # Figure 8: CoFi-T5's high target sparsity (the paper: 0.9)
+
+    def __post_init__(self):
+        for key, typ in typing.get_type_hints(StudentRecipe).items():
+            check_parameter(key, getattr(self, key), typ, owner="StudentRecipe")
+        for key in ("steps", "batch", "timing_batch"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"StudentRecipe: {key}={getattr(self, key)!r}; allowed: an integer >= 1")
+        for key in ("warmup_steps", "finetune_steps"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"StudentRecipe: {key}={getattr(self, key)!r}; allowed: an integer >= 0")
+        if not self.seeds:
+            raise ValueError("StudentRecipe: seeds=(); allowed: a non-empty list of integers")
+        if not 0 < self.high_sparsity < 1:
+            raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
+
+
+# cpu: a pruning step of the 18M teachers costs about 1.3 teacher training steps (teacher forward, student
+# forward and backward); 200 + 50 steps keep one student to about two minutes on 2 cores for SST-2, and
+# three seeds keep Figure 8 within the budget (2.5 hours for every cpu notebook, cold).
+_STUDENTS: dict[str, StudentRecipe] = {
+    "smoke": StudentRecipe(steps=6, warmup_steps=3, finetune_steps=2, lr=1e-3, finetune_lr=1e-3, mask_lr=0.1,
+                           reg_lr=0.1, batch=8, timing_batch=2,
+                      seeds=(0, 1), high_sparsity=0.9),
+    "cpu": StudentRecipe(steps=200, warmup_steps=100, finetune_steps=50, lr=3e-4, finetune_lr=3e-4, mask_lr=0.05,
+                         reg_lr=0.05, batch=32, timing_batch=8,
+                      seeds=(0, 1, 2), high_sparsity=0.9),
+    "laptop": StudentRecipe(steps=1500, warmup_steps=750, finetune_steps=500, lr=3e-5, finetune_lr=3e-5,
+                            mask_lr=0.01, reg_lr=0.01, batch=8, timing_batch=4,
+                      seeds=(0, 1, 2, 3, 4), high_sparsity=0.9),
+    # the paper: 20 epochs of pruning on SAMSum/TweetQA at batch 4, 20 seeds for Figure 8 (Appendix A, D)
+    "paper": StudentRecipe(steps=73_660, warmup_steps=36_830, finetune_steps=7_366, lr=3e-5, finetune_lr=3e-5,
+                           mask_lr=0.01, reg_lr=0.01, batch=4, timing_batch=32,
+                      seeds=tuple(range(20)), high_sparsity=0.9),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    name: str  # the profile's name
+    description: str  # one line for the README and run info
+    device: str  # "cpu" or "cuda"
+    threads: int  # torch intra-op threads; 0 leaves torch's default
+    # --- generation latency (Figure 2 / Table 1 speed columns) -------------------------------
+    teacher_shape: str  # the unpruned model whose latency is 1.00x
+    small_shape: str  # the dense small baseline (T5-Small in the paper)
+    warmup: int  # untimed runs of each configuration before timing
+    repeats: int  # timed runs of each configuration (interleaved across configurations)
+    batch: int  # sequences per generate() call
+    beams: int  # beam size (the paper: 4)
+    src_len: int  # source tokens per sequence
+    new_tokens: int  # generated tokens per sequence, forced (random weights must not stop early)
+    decoder_depths: tuple[int, ...]  # decoder depths timed against the teacher
+    encoder_sparsity: float  # sparsity of the narrow (NASH-like) encoder, the paper's 0.3
+    # --- one Transformer layer against sequence length (Figure 3) ----------------------------
+    seq_lens: tuple[int, ...]  # sequence lengths of the layer input
+    layer_heads: tuple[int, ...]  # attention-head counts compared
+    layer_d_ff: tuple[int, ...]  # FFN widths compared
+    layer_batch: int  # batch of the layer input
+    memory_len: int  # encoder length the decoder layer cross-attends to
+    min_sample_s: float  # a timed sample loops the layer until it lasts at least this long
+    # --- component profile (Figure 4) --------------------------------------------------------
+    profile_repeats: int  # profiled generate() calls per decoding mode
+    # --- fast generation (notebook fast_generation) --------------------------------------------
+    alloc_repeats: int  # timed rounds of stock and fast t5-base generation in each of the two processes
+    #                     started with and without the glibc allocator settings; 0 skips that comparison
+
+    # --- quality: teachers, students, behaviours ------------------------------------------------
+    teachers: tuple[TeacherConfig, ...]  # one per task this profile trains (see TeacherConfig)
+    student: StudentRecipe  # how every pruning method prunes and fine-tunes, and the seeds
+    teacher_init: str  # "" keeps each teacher's init; else a save_pretrained folder or hub name for every teacher
+    teacher_margin: float  # a teacher is pruned only if it beats every trivial baseline by this (metric / 100)
+    waive_teacher_rule: bool  # report the rule but prune every teacher (micro teachers of the tests)
+    writes_figures: bool  # this profile's figures are the committed figures/ (one profile at most)
+    budget_minutes: int  # what `make figures` in this profile should take, cold; the runner warns past it
+
+    def __post_init__(self) -> None:
+        owner = f"profile {self.name!r}"
+        _check_types(self, owner)
+        if self.teacher_init:  # one local (or hub) teacher for every task and every notebook
+            object.__setattr__(self, "teachers", tuple(dataclasses.replace(t, init=self.teacher_init)
+                                                       for t in self.teachers))
+        self._check_timing(owner)
+        if not 0 <= self.teacher_margin < 1:
+            raise ValueError(f"{owner}: teacher_margin={self.teacher_margin!r}; allowed: 0 <= margin < 1")
+        if self.budget_minutes < 1:
+            raise ValueError(f"{owner}: budget_minutes={self.budget_minutes!r}; allowed: an integer >= 1")
+        task_names = [t.task for t in self.teachers]
+        if len(set(task_names)) != len(task_names):
+            raise ValueError(f"{owner}: teachers name a task twice ({task_names}); allowed: one teacher per task")
+
+    def _check_timing(self, owner: str) -> None:
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"{owner}: device={self.device!r}; allowed: 'cpu', 'cuda'")
+        positive = ["repeats", "batch", "beams", "src_len", "new_tokens", "layer_batch",
+                    "memory_len", "profile_repeats"]
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ValueError(f"{owner}: {key}={getattr(self, key)!r}; must be >= 1")
+        for key in ("warmup", "threads", "alloc_repeats"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{owner}: {key}={getattr(self, key)!r}; must be >= 0")
+        if not 0.0 <= self.encoder_sparsity < 1.0:
+            raise ValueError(f"{owner}: encoder_sparsity={self.encoder_sparsity!r}; "
+                             "allowed: 0 <= sparsity < 1")
+        if self.min_sample_s <= 0:
+            raise ValueError(f"{owner}: min_sample_s={self.min_sample_s!r}; must be > 0")
+        for key in ("decoder_depths", "seq_lens", "layer_heads", "layer_d_ff"):
+            values = getattr(self, key)
+            if not values or min(values) < 1:
+                raise ValueError(f"{owner}: {key}={values!r}; "
+                                 "must be a non-empty list of integers >= 1")
+
+
+    def teacher(self, task: str) -> TeacherConfig:
+        """The teacher configuration of ``task``."""
+        for t in self.teachers:
+            if t.task == task:
+                return t
+        raise ValueError(f"profile {self.name!r} has no teacher for task {task!r}; "
+                         f"its tasks: {', '.join(self.tasks) or '(none)'}")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(t.task for t in self.teachers)
+
+    def scale(self) -> str:
+        """What the quality models are, said plainly (for findings rows), from the teachers' ``init``."""
+        inits = sorted({t.init for t in self.teachers})
+        if inits == ["scratch"]:
+            return "small T5s trained from scratch here"
+        return f"{', '.join(inits)} fine-tuned here"
+
+    def asdict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_SMOKE = dict(
+    name="smoke",
+    description="seconds per notebook: tiny shapes, used by the tests",
+    device="cpu", threads=2,
+    teacher_shape="tiny", small_shape="tiny-small",
+    warmup=1, repeats=2, batch=2, beams=2, src_len=16, new_tokens=4,
+    decoder_depths=(4, 3, 2, 1), encoder_sparsity=0.3,
+    seq_lens=(1, 8, 32), layer_heads=(4, 2), layer_d_ff=(256, 64),
+    layer_batch=2, memory_len=16, min_sample_s=0.002,
+    profile_repeats=1,
+    alloc_repeats=1,
+    teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10,
+    waive_teacher_rule=True, writes_figures=False, budget_minutes=5,
+)
+
+_CPU = dict(
+    name="cpu",
+    description="offline on 2 CPU threads: real t5-base / t5-small shapes, random weights for timing",
+    device="cpu", threads=2,
+    teacher_shape="t5-base", small_shape="t5-small",
+    warmup=1, repeats=5, batch=4, beams=4, src_len=256, new_tokens=32,
+    decoder_depths=(12, 6, 4, 3, 2, 1), encoder_sparsity=0.3,
+    seq_lens=(1, 8, 32, 128, 512), layer_heads=(12, 6, 2), layer_d_ff=(3072, 1536, 512),
+    layer_batch=4, memory_len=256, min_sample_s=0.05,
+    profile_repeats=4,
+    alloc_repeats=3,
+    teachers=_TEACHERS["cpu"], student=_STUDENTS["cpu"], teacher_init="", teacher_margin=0.10,
+    waive_teacher_rule=False, writes_figures=True, budget_minutes=150,
+)
+
+_LAPTOP = dict(
+    _CPU,
+    name="laptop",
+    description="a laptop CPU with internet: t5-small from the hub for quality, t5 shapes for timing",
+    threads=0, batch=2, src_len=256, repeats=3,
+    teachers=_TEACHERS["laptop"], student=_STUDENTS["laptop"], writes_figures=False,
+    budget_minutes=24 * 60,  # rough: a day of laptop CPU for the hub t5-small teachers and students
+)
+
+_PAPER = dict(
+    _CPU,
+    name="paper",
+    description="the paper's scale on a GPU: t5-base from the hub, batch 32, beam 4 (Appendix F)",
+    device="cuda", threads=0,
+    warmup=2, repeats=5, batch=32, beams=4, src_len=512, new_tokens=64,
+    layer_batch=32, memory_len=512, min_sample_s=0.05,
+    profile_repeats=3,
+    alloc_repeats=0,  # glibc's allocator settings concern CPU memory; the GPU run skips that comparison
+    teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False,
+    budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
+)
+
+PROFILES: dict[str, dict] = {p["name"]: p for p in (_SMOKE, _CPU, _LAPTOP, _PAPER)}
+
+
+def names() -> list[str]:
+    return list(PROFILES)
+
+
+# --------------------------------------------------------------------------------------------
+# The one override channel: {"repeats": 3, "student.steps": 100, "teachers.sst2.steps": 50}
+# --------------------------------------------------------------------------------------------
+
+_NESTED = ("teachers", "student")
+
+
+def setting_names(name: str) -> list[str]:
+    """Every name an override of profile ``name`` may use: flat fields, ``student.<field>``,
+    ``teachers.<task>.<field>``."""
+    flat = [f.name for f in fields(Profile) if f.name not in ("name",) + _NESTED]
+    student = [f"student.{f.name}" for f in fields(StudentRecipe)]
+    teacher = [f"teachers.{t.task}.{f.name}" for t in PROFILES[name]["teachers"] for f in fields(TeacherConfig)
+               if f.name != "task"]
+    return flat + student + teacher
+
+
+def _flatten(overrides: dict, prefix: str = "") -> dict:
+    """``{"student": {"steps": 3}}`` -> ``{"student.steps": 3}``; dotted keys pass through."""
+    out = {}
+    for key, value in overrides.items():
+        check_parameter("override key", key, str, owner="OVERRIDES")
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _tuples(cls, values: dict) -> dict:
+    """Lists given for ``tuple[...]`` fields of ``cls`` become tuples (YAML and JSON have no tuples)."""
+    hints = typing.get_type_hints(cls)
+    return {k: tuple(v) if isinstance(v, list) and typing.get_origin(hints.get(k)) is tuple else v
+            for k, v in values.items()}
+
+
+def get(name: str, overrides: dict | None = None, **flat) -> Profile:
+    """The profile ``name`` with ``overrides`` (and keyword overrides of flat fields) applied, validated."""
+    check_parameter("PROFILE", name, str)
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}")
+    check_parameter("OVERRIDES", {} if overrides is None else overrides, dict)
+    changes = {**_flatten(overrides or {}), **flat}
+    allowed = setting_names(name)
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown} for profile {name!r}; allowed: {', '.join(allowed)}")
+    base = PROFILES[name]
+    values = {k: v for k, v in changes.items() if "." not in k}
+    student = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("student.")}
+    values["student"] = StudentRecipe(**_tuples(StudentRecipe, {**dataclasses.asdict(base["student"]), **student}))
+    teachers = []
+    for t in base["teachers"]:
+        mine = {k.rsplit(".", 1)[1]: v for k, v in changes.items() if k.startswith(f"teachers.{t.task}.")}
+        teachers.append(dataclasses.replace(t, **mine) if mine else t)
+    values["teachers"] = tuple(teachers)
+    return Profile(**_tuples(Profile, {**base, **values}))
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """``"student.steps=100"`` -> ``("student.steps", 100)``; the value is read as YAML (numbers, lists, strings)."""
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set {text!r}; allowed: KEY=VALUE, e.g. --set repeats=3 or --set student.steps=100")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as err:
+        raise ValueError(f"--set {text!r}: the value is not valid YAML ({err})") from err
+    if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string; a number is meant
+        try:
+            value = float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
+        except ValueError:
+            pass
+    return key.strip(), value
+
+
+def load_settings_file(path) -> dict:
+    """Overrides from a YAML or JSON file holding one mapping (setting -> value, nested or dotted)."""
+    import yaml
+    from pathlib import Path
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as err:
+        raise ValueError(f"settings file {str(path)!r} cannot be read ({err.strerror})") from err
+    except yaml.YAMLError as err:
+        raise ValueError(f"settings file {str(path)!r} is not valid YAML or JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"settings file {str(path)!r} holds a {type(data).__name__}; allowed: a mapping of "
+                         "settings to values, e.g. 'repeats: 3'")
+    return data
+
+
+def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = None):
+    """A notebook's first step, from its parameters cell: validate every parameter (papermill injects
+    them unchecked), resolve the profile, check its device, seed everything and set the threads.
+
+    Returns ``(profile, run)``: the :class:`Profile` and a short summary dict.
+    """
+    check_parameter("SEED", seed, int)
+    check_parameter("OUT_DIR", out_dir, str)
+    p = get(profile, overrides)
+    if p.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"profile {p.name!r} runs on a CUDA GPU, and torch sees none "
+                           f"(torch {torch.__version__}, cuda available: False). Use PROFILE='cpu' or "
+                           "'laptop' here, or install a CUDA build of torch on a GPU machine.")
+    seed_everything(seed)
+    threads = set_threads(p.threads)
+    return p, {"profile": p.name, "device": p.device, "threads": threads, "seed": seed}

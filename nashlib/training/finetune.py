@@ -1,0 +1,92 @@
+"""Fine-tuning on labelled batches (cross-entropy, optionally plus KL to a teacher), through :class:`Loop`.
+
+Teachers are trained with it (from scratch or from a pretrained model), and compacted students are
+fine-tuned with it after pruning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from nashlib.env import atomic_write_text
+from nashlib.training.loop import SCHEDULES, Loop
+from nashlib.training.runs import Run, key
+
+__all__ = ["FinetuneConfig", "finetune"]
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    steps: int = 200  # optimizer steps
+    lr: float = 3e-5  # AdamW learning rate
+    distill_weight: float = 0.0  # weight of KL to the teacher's logits beside cross-entropy (0: labels only)
+    temperature: float = 1.0  # distillation temperature
+    seed: int = 0  # seeds dropout
+    checkpoint_every: int = 50  # steps between checkpoints (0: none)
+    mixed_precision: str = "no"  # accelerate's setting
+    schedule: str = "constant"  # learning rate: "constant", or "linear" (warm-up, then linear decay to 0)
+    warmup_steps: int = 0  # "linear": steps of linear warm-up from 0
+    max_grad_norm: float = 0.0  # clip the gradients' global norm to this (0: no clipping)
+
+    def __post_init__(self):
+        if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
+            raise ValueError(f"max_grad_norm={self.max_grad_norm!r}; allowed: a number >= 0 (0: no clipping)")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps={self.steps!r}; allowed: an integer >= 1")
+        if not self.distill_weight >= 0:
+            raise ValueError(f"distill_weight={self.distill_weight!r}; allowed: >= 0")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}; allowed: 'constant', 'linear'")
+        if not isinstance(self.warmup_steps, int) or not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(f"warmup_steps={self.warmup_steps!r}; allowed: an integer from 0 to steps - 1")
+
+
+def _step_fn(model, teacher, cfg: FinetuneConfig, loop: Loop):
+    from nashlib.pruning.distill import kl_logits
+
+    def step_fn(step: int, data: dict):
+        with loop.autocast():
+            out = model(**data)
+            loss, row = out.loss, {"ce": out.loss}
+            if cfg.distill_weight > 0:
+                with torch.no_grad():
+                    t_logits = teacher(**data).logits  # (B, T_tgt, V)
+                kl = kl_logits(out.logits, t_logits, data["labels"] != -100, cfg.temperature)
+                loss = loss + cfg.distill_weight * kl
+                row["kl"] = kl
+        return loss, {**row, "loss": loss}
+
+    return step_fn
+
+
+def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root: str | os.PathLike, *,
+             teacher=None, stop_after: int | None = None, progress: bool = True) -> list[dict] | None:
+    """Fine-tune ``model`` in place; the run (checkpoints, history) lives in ``run_root/finetune-<key>``.
+
+    Loss: cross-entropy on ``labels``, plus ``distill_weight`` times the KL to ``teacher``'s logits.
+    Returns the history (one row per step), or None when ``stop_after`` ended the call early; calling
+    again resumes.
+    """
+    if cfg.distill_weight > 0 and teacher is None:
+        raise ValueError(f"distill_weight={cfg.distill_weight} needs a teacher; pass teacher=...")
+    run = Run(Path(run_root) / f"finetune-{key(cfg)}").begin(cfg)
+    loop = Loop(run.folder, steps=cfg.steps, seed=cfg.seed, checkpoint_every=cfg.checkpoint_every,
+                mixed_precision=cfg.mixed_precision, max_grad_norm=cfg.max_grad_norm, schedule=cfg.schedule,
+                warmup_steps=cfg.warmup_steps, desc="fine-tuning", progress=progress)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    prepared, = loop.prepare(model, optimizer=optimizer)
+    if teacher is not None:
+        teacher.to(loop.device).eval()
+    prepared.train()
+    history = loop.run(batch, _step_fn(prepared, teacher, cfg, loop), stop_after=stop_after)
+    if history is None:
+        return None
+    loop.unwrap(prepared).eval()
+    atomic_write_text(run.folder / "history.json", json.dumps(history))
+    return history

@@ -1,0 +1,156 @@
+import pytest
+
+import torch
+
+from nashlib import settings as profiles
+from nashlib.settings import StudentRecipe, TeacherConfig
+
+
+def test_every_profile_is_valid_and_named():
+    for name in profiles.names():
+        p = profiles.get(name)
+        assert p.name == name
+        assert p.repeats >= 1 and p.batch >= 1
+    assert profiles.names() == ["smoke", "cpu", "laptop", "paper"]
+
+
+def test_defaults_match_the_paper_protocol():
+    paper = profiles.get("paper")
+    assert (paper.batch, paper.beams, paper.device) == (32, 4, "cuda")
+    cpu = profiles.get("cpu")
+    assert cpu.teacher_shape == "t5-base" and cpu.small_shape == "t5-small"
+    assert set(cpu.decoder_depths) >= {12, 4, 3, 2} and cpu.encoder_sparsity == 0.3
+
+
+def test_unknown_profile_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown profile 'fast'; allowed: smoke, cpu, laptop, paper"):
+        profiles.get("fast")
+
+
+def test_profile_name_of_wrong_type():
+    with pytest.raises(TypeError, match="PROFILE=3 has type int; expected str"):
+        profiles.get(3)
+
+
+def test_unknown_override_lists_fields():
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['repeat'\] for profile 'smoke'; allowed: .*repeats"):
+        profiles.get("smoke", repeat=3)
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['student.stepz'\].*student.steps"):
+        profiles.get("smoke", {"student": {"stepz": 3}})
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['teachers.rte.steps'\].*teachers.sst2.steps"):
+        profiles.get("smoke", {"teachers.rte.steps": 3})
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("repeats", "3", "repeats='3' has type str; expected int"),
+    ("repeats", True, "repeats=True has type bool; expected int"),
+    ("encoder_sparsity", "0.3", "expected float"),
+    ("seq_lens", [1, "8"], "expected a list of int"),
+])
+def test_wrongly_typed_override_is_a_type_error(field, value, expected):
+    with pytest.raises(TypeError, match=expected):
+        profiles.get("smoke", **{field: value})
+
+
+@pytest.mark.parametrize("field,value", [("repeats", 0), ("repeats", -2), ("warmup", -1), ("batch", 0),
+                                         ("encoder_sparsity", 1.0), ("device", "tpu"), ("decoder_depths", [])])
+def test_out_of_range_values_are_rejected(field, value):
+    with pytest.raises(ValueError, match=field):
+        profiles.get("smoke", **{field: value})
+
+
+def test_lists_become_tuples_and_ints_are_floats():
+    p = profiles.get("smoke", seq_lens=[1, 2], encoder_sparsity=0)
+    assert p.seq_lens == (1, 2) and p.encoder_sparsity == 0
+    hash(p)  # frozen and hashable
+
+
+def test_check_parameter_returns_value():
+    assert profiles.check_parameter("SEED", 4, int) == 4
+    with pytest.raises(TypeError, match="SEED='abc' has type str; expected int"):
+        profiles.check_parameter("SEED", "abc", int)
+
+
+def test_one_channel_reaches_timing_student_and_teachers():
+    p = profiles.get("smoke", {"repeats": 3, "student.steps": 9, "student": {"seeds": [4, 5]},
+                               "teachers": {"sst2": {"steps": 11}}})
+    assert p.repeats == 3 and p.student.steps == 9 and p.student.seeds == (4, 5)
+    assert p.teacher("sst2").steps == 11 and p.teacher("sst2_frequent").steps == profiles.get("smoke").teacher(
+        "sst2_frequent").steps
+    hash(p)
+
+
+def test_teacher_init_is_a_field_every_teacher_follows():
+    p = profiles.get("cpu", {"teacher_init": "/models/my-t5"})
+    assert {t.init for t in p.teachers} == {"/models/my-t5"}
+    assert p.scale() == "/models/my-t5 fine-tuned here"
+    assert profiles.get("cpu").scale() == "small T5s trained from scratch here"
+    assert profiles.get("paper").scale() == "t5-base fine-tuned here"
+
+
+def test_behaviours_are_fields_not_names():
+    assert [n for n in profiles.names() if profiles.get(n).writes_figures] == ["cpu"]
+    assert [n for n in profiles.names() if profiles.get(n).waive_teacher_rule] == ["smoke"]
+    assert profiles.get("paper").device == "cuda"
+    assert profiles.get("smoke", waive_teacher_rule=False).waive_teacher_rule is False
+
+
+def test_unknown_task_and_bad_nested_values_name_the_field():
+    with pytest.raises(ValueError, match="profile 'cpu' has no teacher for task 'rte'; its tasks: sst2, sst2_frequent"):
+        profiles.get("cpu").teacher("rte")
+    with pytest.raises(ValueError, match="StudentRecipe: steps=0; allowed: an integer >= 1"):
+        profiles.get("smoke", {"student.steps": 0})
+    with pytest.raises(TypeError, match="TeacherConfig: lr='fast' has type str; expected float"):
+        profiles.get("smoke", {"teachers.sst2.lr": "fast"})
+    with pytest.raises(ValueError, match="teacher_margin=1.5; allowed: 0 <= margin < 1"):
+        profiles.get("smoke", teacher_margin=1.5)
+
+
+def test_every_profile_has_teachers_of_known_tasks_and_a_student():
+    for name in profiles.names():
+        p = profiles.get(name)
+        assert p.teachers and isinstance(p.student, StudentRecipe)
+        assert all(isinstance(t, TeacherConfig) for t in p.teachers)
+    assert all(t.decoder_layers == 12 for t in profiles.get("cpu").teachers)  # t5-base's depth: NASH-2/3/4 as in the paper
+
+
+@pytest.mark.parametrize("text,expected", [("repeats=3", ("repeats", 3)), ("student.seeds=[1, 2]", ("student.seeds", [1, 2])),
+                                           ("teacher_init=/x/y", ("teacher_init", "/x/y")),
+                                           ("student.lr=1e-4", ("student.lr", 1e-4))])
+def test_parse_assignment_reads_yaml_values(text, expected):
+    assert profiles.parse_assignment(text) == expected
+
+
+def test_parse_assignment_and_settings_file_errors(tmp_path):
+    with pytest.raises(ValueError, match="--set 'repeats'; allowed: KEY=VALUE"):
+        profiles.parse_assignment("repeats")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="holds a list; allowed: a mapping"):
+        profiles.load_settings_file(tmp_path / "list.yaml")
+    with pytest.raises(ValueError, match="cannot be read"):
+        profiles.load_settings_file(tmp_path / "missing.yaml")
+    (tmp_path / "ok.json").write_text('{"repeats": 3, "student": {"steps": 5}}')
+    assert profiles.get("smoke", profiles.load_settings_file(tmp_path / "ok.json")).student.steps == 5
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_gpu_profile_fails_clearly_without_gpu():
+    with pytest.raises(RuntimeError, match="profile 'paper' runs on a CUDA GPU"):
+        profiles.start("paper", seed=0, out_dir="x")
+
+
+def test_start_sets_threads_and_applies_overrides():
+    p, run = profiles.start("smoke", seed=1, out_dir="x", overrides={"repeats": 4})
+    assert p == profiles.get("smoke", repeats=4)
+    assert run["threads"] == torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(seed="1", out_dir="x"), "SEED='1' has type str; expected int"),
+    (dict(seed=1, out_dir=3), "OUT_DIR=3 has type int; expected str"),
+    (dict(seed=1, out_dir="x", overrides="repeats=3"), "OVERRIDES='repeats=3' has type str; expected dict"),
+    (dict(seed=1, out_dir="x", overrides={"repeats": "3"}), "repeats='3' has type str; expected int"),
+])
+def test_start_rejects_wrongly_typed_parameters(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        profiles.start("smoke", **kwargs)
