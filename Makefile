@@ -5,8 +5,9 @@
 #   make figures PROFILE=smoke SET="repeats=3 student.steps=100"   # overrides (nashlib.settings)
 #   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
 #   make test                         # unit tests + every notebook under nbval (smoke profile)
-# The environment is a .venv made on first use; torch is installed first, pinned, so that nothing
-# else pulls in a different build. Override with TORCH_SPEC="torch==X" or PYTHON=python3.12.
+# The environment is a .venv made on first use from requirements.lock (exact versions of every package);
+# torch is installed first, pinned, so that nothing else pulls in a different build. `make lock` refreshes
+# the lock file from pyproject.toml. Override with TORCH_SPEC="torch==X" or PYTHON=python3.12.
 
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -17,21 +18,33 @@ SET        ?=
 PY         := $(VENV)/bin/python
 NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
 
-.PHONY: figures test venv clean list
+.PHONY: figures test venv clean list lock
 .DEFAULT_GOAL := figures
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m nashlib.data.metrics setup-wordnet  # METEOR's WordNet into the venv (needs Debian wordnet-base)
 	touch $@
+
+# requirements.lock: every package at the version pip resolves for pyproject.toml (with the test extras) on
+# this platform, torch first. Run after changing dependencies, then commit the lock file.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[test]"
+	{ echo "# Exact versions for nash-companion, made by 'make lock' ($$($(LOCK_VENV)/bin/python --version)); torch first."; \
+	  echo "$(TORCH_SPEC)"; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v -i '^torch=='; } > requirements.lock
+	rm -rf $(LOCK_VENV)
 
 # the runner starts notebook kernels with the glibc allocator settings (nashlib/env.py) on Linux
 figures: $(VENV)/.installed

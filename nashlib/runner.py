@@ -30,7 +30,7 @@ from pathlib import Path
 
 from nashlib import settings
 from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text
-from nashlib.results.report import write_report
+from nashlib.results.report import record_run, write_report
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
@@ -127,6 +127,7 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
                 outcomes.append(Outcome(name, False, time.perf_counter() - start, msg))
             except Exception as err:  # kernel died, notebook unreadable, ...
                 outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
+            record_run(out, name, outcomes[-1].ok, outcomes[-1].error)  # REPORT.md marks a failed one stale
     if out.is_dir():
         write_report(out)
     spent = sum(o.seconds for o in outcomes)

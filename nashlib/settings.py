@@ -199,8 +199,8 @@ _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
 class StudentRecipe:
     """How a profile prunes: the same schedule for every method, so that comparisons are fair."""
 
-    steps: int  # pruning steps (L0 masks + distillation); the target sparsity warms up over the first half
-    warmup_steps: int  # steps over which the target sparsity rises linearly from 0 (the paper: a linear warm-up)
+    steps: int  # pruning steps (L0 masks + distillation)
+    warmup_steps: int  # steps over which the target sparsity rises linearly from 0 (the paper: 16 of 20 epochs, 80 %)
     finetune_steps: int  # steps of cross-entropy + KL fine-tuning of the compacted model (0: none)
     lr: float  # AdamW learning rate of the weights while pruning
     finetune_lr: float  # AdamW learning rate while fine-tuning the compacted model
@@ -226,21 +226,28 @@ class StudentRecipe:
             raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
 
 
-# cpu: a pruning step of the 18M teachers costs about 1.3 teacher training steps (teacher forward, student
-# forward and backward); 200 + 50 steps keep one student to about two minutes on 2 cores for SST-2, and
-# three seeds keep Figure 8 within the budget (2.5 hours for every cpu notebook, cold).
+# Every recipe warms the target up over 80 % of the pruning steps (the paper: 16 of 20 epochs, Tables 8-9).
+# cpu: the controller (l1 (s - t) + l2 (s - t)^2, multipliers at the paper's reg_lr 0.01) needs about 400 steps
+# to unwind its early windup (the masks start above the rising target, l1 first grows positive, then has to
+# cross to negative; one overshoot, then it locks on). Measured on build_t5("tiny") with random batches
+# (tests/test_controller.py): 200 steps (warm-up 160, mask_lr 0.05) end at 0.41 for target 0.3, 400 steps
+# at mask_lr 0.02 at 0.45; 500 steps (warm-up 400) at mask_lr 0.05 reach 0.300 +- 0.01 (deterministic
+# encoder sparsity) for 10 of 10 seeds: 0.2949 to 0.3040, largest miss 0.0051 (per-layer rounding of the heads
+# moves the deterministic value up to 0.0065 from the expected one on this 4-layer, 4-head encoder).
+# Cost: a cpu pruning step of the 18M teachers is ~0.6 s on 2 cores,
+# so 500 + 50 steps are ~5.5 min per student; ~17 students per task, two tasks, plus ~10 more for Figure 8's
+# seeds make ~44 students: ~4 hours of pruning for every cpu notebook, cold (200 steps took ~1.5 hours).
 _STUDENTS: dict[str, StudentRecipe] = {
-    "smoke": StudentRecipe(steps=6, warmup_steps=3, finetune_steps=2, lr=1e-3, finetune_lr=1e-3, mask_lr=0.1,
-                           reg_lr=0.1, batch=8, timing_batch=2,
-                      seeds=(0, 1), high_sparsity=0.9),
-    "cpu": StudentRecipe(steps=200, warmup_steps=100, finetune_steps=50, lr=3e-4, finetune_lr=3e-4, mask_lr=0.05,
-                         reg_lr=0.05, batch=32, timing_batch=8,
-                      seeds=(0, 1, 2), high_sparsity=0.9),
-    "laptop": StudentRecipe(steps=1500, warmup_steps=750, finetune_steps=500, lr=3e-5, finetune_lr=3e-5,
-                            mask_lr=0.01, reg_lr=0.01, batch=8, timing_batch=4,
-                      seeds=(0, 1, 2, 3, 4), high_sparsity=0.9),
-    # the paper: 20 epochs of pruning on SAMSum/TweetQA at batch 4, 20 seeds for Figure 8 (Appendix A, D)
-    "paper": StudentRecipe(steps=73_660, warmup_steps=36_830, finetune_steps=7_366, lr=3e-5, finetune_lr=3e-5,
+    "smoke": StudentRecipe(steps=6, warmup_steps=5, finetune_steps=2, lr=1e-3, finetune_lr=1e-3, mask_lr=0.1,
+                           reg_lr=0.1, batch=8, timing_batch=2, seeds=(0, 1), high_sparsity=0.9),
+    "cpu": StudentRecipe(steps=500, warmup_steps=400, finetune_steps=50, lr=3e-4, finetune_lr=3e-4, mask_lr=0.05,
+                         reg_lr=0.01, batch=32, timing_batch=8, seeds=(0, 1, 2), high_sparsity=0.9),
+    "laptop": StudentRecipe(steps=1500, warmup_steps=1200, finetune_steps=500, lr=3e-5, finetune_lr=3e-5,
+                            mask_lr=0.01, reg_lr=0.01, batch=8, timing_batch=4, seeds=(0, 1, 2, 3, 4),
+                            high_sparsity=0.9),
+    # the paper: 20 epochs of pruning on SAMSum/TweetQA at batch 4, target warm-up over 16 of them (Tables 8-9),
+    # 20 seeds for Figure 8 (Appendix A, D)
+    "paper": StudentRecipe(steps=73_660, warmup_steps=58_928, finetune_steps=7_366, lr=3e-5, finetune_lr=3e-5,
                            mask_lr=0.01, reg_lr=0.01, batch=4, timing_batch=32,
                       seeds=tuple(range(20)), high_sparsity=0.9),
 }
@@ -377,7 +384,8 @@ _CPU = dict(
     profile_repeats=4,
     alloc_repeats=3,
     teachers=_TEACHERS["cpu"], student=_STUDENTS["cpu"], teacher_init="", teacher_margin=0.10,
-    waive_teacher_rule=False, writes_figures=True, budget_minutes=150,
+    # the 500-step student recipe (targets reached) makes a cold run ~5 hours; the goal is 2 (issue: faithful pruning)
+    waive_teacher_rule=False, writes_figures=True, budget_minutes=300,
 )
 
 _LAPTOP = dict(

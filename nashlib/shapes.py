@@ -10,6 +10,7 @@ or another model's encoder, so a notebook can time two dozen shapes without hold
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, replace
 
 import torch
@@ -21,7 +22,9 @@ from transformers.models.t5.modeling_t5 import T5Block, T5Stack
 from nashlib.arch import head_cost, unit_cost
 
 __all__ = ["Shape", "SHAPES", "shape", "t5_config", "build_t5", "share_view", "narrow_width",
-           "build_layer", "load", "empty_cache", "count_parameters"]
+           "build_layer", "load", "empty_cache", "count_parameters", "NASH_TYPES"]
+
+NASH_TYPES = ("nash_t5", "nash_bart")  # model types that `import nashlib` registers (nashlib.pruning.compact)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def build_t5(
 
     Every argument left as ``None`` keeps the shape's value. Encoder and decoder may differ in width:
     the config then describes the decoder and ``model.config.nash_encoder`` records the encoder's
-    heads and d_ff. Such a model is for timing; saving it needs the compacted model class.
+    heads and d_ff. Such a model is dense within each part, so it can be masked and compacted (each part keeps
+    its own head count); saving it needs the compacted model class (``compact(model)``).
     """
     s = shape(shape_name)
     big = 4 * max(s.num_layers, s.num_decoder_layers, 12)
@@ -206,7 +210,9 @@ def build_layer(
 
 
 def load(name_or_path: str, **kwargs):
-    """``AutoModelForSeq2SeqLM.from_pretrained`` with an error that says what to do offline."""
+    """``AutoModelForSeq2SeqLM.from_pretrained`` with errors that say what to do: offline, or for a model type
+    transformers does not know (compacted models, ``nash_t5`` / ``nash_bart``, are registered by ``import nashlib``,
+    which this module's import has done; transformers' own message would suggest upgrading transformers)."""
     try:
         return AutoModelForSeq2SeqLM.from_pretrained(name_or_path, **kwargs)
     except OSError as err:
@@ -215,10 +221,18 @@ def load(name_or_path: str, **kwargs):
             f"({err.__class__.__name__}: {str(err).splitlines()[0]}). Without internet, pass the path "
             "of a folder written by save_pretrained, or use the 'cpu' profile, which needs no hub."
         ) from err
+    except ValueError as err:
+        found = re.search(r"model type `([^`]*)` but Transformers does not recognize", str(err))
+        if found is None:
+            raise
+        raise ValueError(
+            f"{name_or_path}: model type {found.group(1)!r} is known neither to transformers nor to nashlib; "
+            f"models compacted by nashlib load after `import nashlib`, which registers {', '.join(NASH_TYPES)}. "
+            "A newer nashlib may know this type.") from err
 
 
 def empty_cache() -> EncoderDecoderCache:
-    """An empty encoder-decoder KV cache to pass to ``generate(past_key_values=...)``.
+    """An empty encoder-decoder KV cache to pass to ``generate(cache=...)``.
 
     transformers 5.x sizes the cache it creates itself from the config's *encoder* depth, which
     raises an IndexError when the decoder is deeper than the encoder; an explicit empty cache grows

@@ -122,6 +122,22 @@ data[["title", "method", "seed", "target", "reached", "miss", "outcome", "model_
 # target while the deterministic masks do not.
 
 # %% [markdown]
+# ## The controller at work
+#
+# Every run's pruning trace (`traces.trace_figure`, one row per seed): the target warming up (dashed)
+# with the tolerance band, the expected sparsity the Lagrangian steers (blue), the deterministic masks'
+# sparsity that compaction keeps (orange), and the multipliers λ1, λ2 (right axis).
+
+# %%
+from nashlib.experiments import traces
+
+for name, teacher in TEACHERS.items():
+    runs = {f"{method.split(' (')[0]}, seed {seed}": traces.trace_of(teacher, cfg, R)
+            for seed in R.seeds for method, (cfg, _) in configs(seed).items()}
+    traces.trace_figure(runs, tolerance=TOLERANCE, ncols=2, title=f"Pruning traces: {name} ({P.name} profile)")
+    plotting.plt.show()
+
+# %% [markdown]
 # ## The figure
 #
 # Left: the reached sparsity of every run (points) and its distribution (box) per task and method; the

@@ -145,6 +145,22 @@ data[["title", "model", "quality", "params_M", "target_sparsity", "encoder_spars
 # left, which is where CoFi-T5 would have to remove whole layers to gain speed.
 
 # %% [markdown]
+# ## The controller at work
+#
+# Each pruned model's trace (`traces.trace_figure`): the target warming up (dashed) with the run's
+# tolerance band, the expected sparsity the Lagrangian steers (blue), the deterministic masks' sparsity
+# that compaction keeps (orange), and the multipliers λ1, λ2 (right axis).
+
+# %%
+from nashlib.experiments import traces
+
+for name, t in TEACHERS.items():
+    runs = {label: traces.trace_of(t, cfg, P.student) for label, cfg in LINEUPS[name].items()}
+    traces.trace_figure(runs, tolerance=LINEUPS[name]["NASH-3"].tolerance,
+                        title=f"Pruning traces: {tasks.get(name).title} ({P.name} profile)")
+    plotting.plt.show()
+
+# %% [markdown]
 # ## Timing
 #
 # All six models of a task generate for the same padded batch of the first `P.student.timing_batch`

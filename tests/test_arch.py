@@ -96,7 +96,7 @@ def _masks(model, types, parts):
         for m in masks.masks.values():
             m.log_alpha.copy_(torch.randn(m.n, generator=g) * 2.5 + 1.0)
         if "encoder_ffn_ffn_units" in masks.masks:  # every FFN unit of encoder layer 1
-            masks.masks["encoder_ffn_ffn_units"].log_alpha.view(arch_of(model).depth("encoder"), -1)[1] = -5.0
+            masks.masks["encoder_ffn_ffn_units"].log_alpha.view(arch_of(model).depth("encoder"), -1)[1] = -30.0
     return masks.eval()
 
 

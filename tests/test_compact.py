@@ -38,8 +38,8 @@ def test_compact_model_computes_what_the_masked_model_did(shape, types, parts, t
     model = models.build_t5(shape, seed=0)
     masks = _random_masks(model, types, parts, seed=3)
     with torch.no_grad():  # every head of one layer and every FFN unit of another
-        masks.masks["encoder_self_heads"].log_alpha.view(-1, model.config.num_heads)[0] = -5.0
-        masks.masks["encoder_ffn_ffn_units"].log_alpha.view(model.config.num_layers, -1)[1] = -5.0
+        masks.masks["encoder_self_heads"].log_alpha.view(-1, model.config.num_heads)[0] = -30.0
+        masks.masks["encoder_ffn_ffn_units"].log_alpha.view(model.config.num_layers, -1)[1] = -30.0
     masked = _logits(model, masks)
     small = compact(model, masks)
     assert small.config.nash_layout["encoder"][0]["self"] == []
@@ -92,7 +92,7 @@ def test_bart_compacts_exactly(types, parts, tmp_path):
     model = _tiny_bart()
     masks = _random_masks(model, types, parts, seed=6)
     with torch.no_grad():
-        masks.masks["encoder_self_heads"].log_alpha.view(-1, 4)[1] = -5.0  # a layer without heads
+        masks.masks["encoder_self_heads"].log_alpha.view(-1, 4)[1] = -30.0  # a layer without heads
     masked = _logits(model, masks)
     small = compact(model, masks)
     assert isinstance(small, NashBartForConditionalGeneration) and small.config.nash_layout["encoder"][1]["self"] == []
@@ -116,3 +116,84 @@ def test_compact_rejects_a_compacted_model_and_a_bad_layout():
     small.config.nash_layout = {**small.config.nash_layout, "encoder": small.config.nash_layout["encoder"][:2]}
     with pytest.raises(ValueError, match="layout lists 2 encoder layers, config has 4"):
         NashT5ForConditionalGeneration(small.config)
+
+
+def _untied_v11(tmp_path, **widths):
+    """A T5 v1.1 / Flan-T5-style model as transformers 5.x holds one: gated FFN, no output scaling, and an LM
+    head that is its own matrix. A 5.x T5 config always says tied; a checkpoint with a head that differs from
+    the embedding loads untied (transformers warns and keeps both), which is how the hub's v1.1 models load."""
+    model = models.build_t5("tiny-gated", seed=0, **widths)
+    assert not model.config.scale_decoder_outputs
+    with torch.no_grad():
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight))
+    if widths:  # a model with per-part widths has no stock loader; it is used as built
+        return model
+    model.save_pretrained(tmp_path / "v11")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "v11").eval()
+    assert loaded.lm_head.weight is not loaded.shared.weight
+    assert torch.equal(loaded.lm_head.weight, model.lm_head.weight)
+    return loaded
+
+
+def _exact_with_and_without_masks(model, tmp_path, types=ALL):
+    """Masked -> compacted and compacted -> saved -> reloaded logits agree, with and without masks: to 1e-5 of the
+    logit scale (float32 rounding of a different summation order; a wrong weight moves logits by 0.1 to 50)."""
+    masks = _random_masks(model, types, ("encoder", "decoder"), seed=3)
+    for m in (None, masks):
+        reference = _logits(model, m)
+        tol = 1e-5 * max(1.0, reference.abs().max().item())
+        small = compact(model, m)
+        assert (reference - _logits(small)).abs().max() <= tol, "compaction changed the logits"
+        small.save_pretrained(tmp_path / "small")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "small")
+        assert torch.equal(_logits(loaded), _logits(small)), "save/reload changed the logits"
+    return small, loaded
+
+
+def test_untied_lm_head_compacts_and_reloads_exactly(tmp_path):
+    model = _untied_v11(tmp_path)
+    small, loaded = _exact_with_and_without_masks(model, tmp_path)
+    assert small.config.nash_tied_lm_head is False and loaded.lm_head.weight is not loaded.shared.weight
+    assert _logits(model).abs().max() > 1.0  # the logits are large enough for an absolute tolerance to mean something
+
+
+@pytest.mark.parametrize("shape,widths", [
+    ("tiny", dict(decoder_heads=2, decoder_d_ff=64)),
+    ("tiny", dict(encoder_heads=2)),
+    ("tiny", dict(encoder_heads=3, encoder_d_ff=100, decoder_layers=2)),
+    ("tiny-gated", dict(encoder_heads=2, decoder_d_ff=64)),  # v1.1 style: gated, untied head, per-part widths
+])
+def test_encoder_and_decoder_of_different_widths_compact_exactly(shape, widths, tmp_path):
+    model = _untied_v11(tmp_path, **widths) if shape == "tiny-gated" else models.build_t5(shape, seed=0, **widths)
+    small, loaded = _exact_with_and_without_masks(model, tmp_path)
+    enc, dec = (model.encoder.block[0].layer[0].SelfAttention.n_heads, model.decoder.block[0].layer[0].SelfAttention.n_heads)
+    layout = loaded.config.nash_layout
+    assert (layout["full_num_heads"], layout["decoder_full_num_heads"]) == (enc, dec) and enc != dec or "encoder_d_ff" in widths
+
+
+@pytest.mark.parametrize("family", ["t5", "bart"])
+def test_cached_decoding_matches_the_full_forward(family):
+    """Step-by-step decoding with the KV cache (what generate does) gives the teacher-forced logits, also with a
+    decoder self-attention that has no heads left (its cache must still record the length)."""
+    from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+    model = models.build_t5("tiny", seed=0) if family == "t5" else _tiny_bart()
+    masks = _random_masks(model, ("heads", "ffn_units"), ("encoder", "decoder"), seed=8)
+    with torch.no_grad():
+        masks.masks["decoder_self_heads"].log_alpha.view(-1, 4)[1] = -30.0
+    small = compact(model, masks)
+    assert small.config.nash_layout["decoder"][1]["self"] == []
+    ids = torch.randint(3, 500, (2, 7), generator=torch.Generator().manual_seed(5))
+    dec = torch.randint(3, 500, (2, 6), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        full = small(input_ids=ids, decoder_input_ids=dec).logits
+        enc, cache, steps = small.get_encoder()(input_ids=ids), EncoderDecoderCache(DynamicCache(), DynamicCache()), []
+        for t in range(dec.shape[1]):
+            out = small(encoder_outputs=enc, decoder_input_ids=dec[:, t:t + 1], cache=cache, use_cache=True)
+            cache = out.cache
+            steps.append(out.logits)
+    assert (full - torch.cat(steps, 1)).abs().max() <= 1e-5

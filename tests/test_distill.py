@@ -1,8 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from nashlib import shapes as models
-from nashlib.pruning.distill import BlockOutputs, distillation_loss, kl_logits
+from nashlib.pruning.distill import DISTILL, KD, BlockOutputs, distillation_loss, kl_logits, logit_distillation
 from nashlib.pruning.layers import keep_decoder_layers
 
 
@@ -71,3 +72,33 @@ def test_decoder_map_is_checked():
         t, s = teacher(**batch).logits, student(**batch).logits
     with pytest.raises(ValueError, match="decoder_map=\\[0, 9\\] does not map 2 student layers onto 4"):
         distillation_loss(s, t, sb, tb, decoder_map=[0, 9])
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_each_distillation_variant_by_hand():
+    s, t = np.array([0.0, 1.0, 3.0]), np.array([2.0, 0.0, 1.0])  # one token's logits
+    ps, pt = _softmax(s), _softmax(t)
+    paper = (ps * np.log(ps / pt)).sum()  # KL(student || teacher), T = 1, weight 1
+    ps2, pt2 = _softmax(s / 2), _softmax(t / 2)
+    released = 0.5 * 2 ** 2 * (pt2 * np.log(pt2 / ps2)).sum()  # 0.5 * T^2 * KL(teacher || student), T = 2
+    S, T = torch.tensor(s)[None, None], torch.tensor(t)[None, None]  # (1, 1, V)
+    assert logit_distillation(S, T, variant="paper").item() == pytest.approx(paper, rel=1e-6)
+    assert logit_distillation(S, T, variant="released").item() == pytest.approx(released, rel=1e-6)
+    assert logit_distillation(S, T, variant="none").item() == 0.0
+    assert paper != pytest.approx(released, rel=1e-2)  # the two readings differ on these logits
+    assert DISTILL["released"] == KD("teacher||student", 2.0, 0.5) and DISTILL["none"] is None
+    with pytest.raises(ValueError, match="variant='kd'; allowed: 'paper', 'released', 'none'"):
+        logit_distillation(S, T, variant="kd")
+
+
+def test_kl_weight_scales_only_the_logit_term():
+    torch.manual_seed(0)
+    teacher, student, batch = _setup()
+    student.eval()
+    one, half = _terms(teacher, student, batch), _terms(teacher, student, batch, kl_weight=0.5)
+    assert half["kl"].item() == pytest.approx(one["kl"].item())
+    assert (one["loss"] - half["loss"]).item() == pytest.approx(0.5 * one["kl"].item(), rel=1e-5)

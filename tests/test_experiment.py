@@ -80,7 +80,7 @@ def test_layer_selection_only_and_uniform_encoder_layers(tiny_teacher, tmp_path)
     assert s.report.encoder_actual == pytest.approx(0.5) and s.report.decoder_actual == pytest.approx(0.5)
     with pytest.raises(ValueError, match="encoder_layers=0"):
         PruneConfig(encoder_layers=0)
-    with pytest.raises(ValueError, match="encoder_layers=1.*method='nash'"):
+    with pytest.raises(ValueError, match="encoder_layers=1; allowed: None with method='cofi'"):
         PruneConfig(method="cofi", encoder_layers=1)
 
 
@@ -155,3 +155,21 @@ def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
     verdicts["sst2"] = False
     with pytest.raises(RuntimeError, match="profile cpu: no teacher passed the rule"):
         baselines.pruning_teachers(cpu)
+
+
+def test_pruning_trace_is_saved_and_loaded_with_the_student(tiny_teacher, tmp_path):
+    from nashlib.experiments import traces
+
+    cfg = lineup.nash(2, recipe())
+    s = ex.student(tiny_teacher, cfg, recipe(), tmp_path, progress=False)
+    trace = s.info.prune_curve
+    assert [p.step for p in trace] == list(range(1, recipe().steps + 1))
+    assert [p.target for p in trace[:2]] == pytest.approx([0.0, cfg.target_sparsity / cfg.warmup_steps])
+    assert all(0 <= p.deterministic_sparsity < 1 and p.lambda_2 >= 0 for p in trace)
+    assert {"kl", "hidden_enc", "hidden_dec"} <= set(trace[-1].terms)
+    assert trace[-1].deterministic_sparsity == pytest.approx(s.report.reached)
+    assert traces.trace_of(tiny_teacher, cfg, recipe(), tmp_path) == trace  # read back from info.json
+    fig = traces.trace_figure({"NASH-2": trace}, tolerance=cfg.tolerance)
+    assert len(fig.axes) == 2  # the sparsity axis and the multipliers' twin
+    with pytest.raises(ValueError, match="not finished"):
+        traces.trace_of(tiny_teacher, lineup.nash(3, recipe()), recipe(), tmp_path)

@@ -7,7 +7,7 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from nashlib import shapes as models
 from nashlib.pruning.compact import NashT5ForConditionalGeneration, compact
-from nashlib.speed.fastgen import BeamSharedCrossCache, fast_cache, generate_fast
+from nashlib.speed.fastgen import BeamSharedCrossCache, CacheReusedError, fast_cache, generate_fast
 from nashlib.pruning.layers import keep_decoder_layers
 from nashlib.pruning.masks import PruningMasks
 
@@ -56,8 +56,8 @@ def _inputs(model, batch=3, length=9):
 def _both(model, inputs, beams, **kw):
     stock_cache, cache = models.empty_cache(), fast_cache(beams)
     with torch.inference_mode():
-        stock = model.generate(**inputs, num_beams=beams, do_sample=False, past_key_values=stock_cache, **kw)
-        fast = model.generate(**inputs, num_beams=beams, do_sample=False, past_key_values=cache, **kw)
+        stock = model.generate(**inputs, num_beams=beams, do_sample=False, cache=stock_cache, **kw)
+        fast = model.generate(**inputs, num_beams=beams, do_sample=False, cache=cache, **kw)
     return stock, fast, cache
 
 
@@ -157,9 +157,9 @@ def test_wrong_num_beams_still_gives_the_stock_tokens():
     inputs = _inputs(model, batch=2)
     kw = dict(num_beams=2, do_sample=False, min_new_tokens=6, max_new_tokens=6)
     with torch.inference_mode():
-        stock = model.generate(**inputs, **kw, past_key_values=models.empty_cache())
+        stock = model.generate(**inputs, **kw, cache=models.empty_cache())
         cache = fast_cache(4)  # groups of 4 rows would mix two examples
-        assert torch.equal(model.generate(**inputs, **kw, past_key_values=cache), stock)
+        assert torch.equal(model.generate(**inputs, **kw, cache=cache), stock)
     assert cache.fallback == "the cross-attention rows of one example's beams differ"
 
 
@@ -167,7 +167,46 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="num_beams=0; allowed: an integer >= 1"):
         fast_cache(0)
     with pytest.raises(ValueError, match="generate_fast makes its own cache"):
-        generate_fast(models.build_t5("tiny"), past_key_values=models.empty_cache())
+        generate_fast(models.build_t5("tiny"), cache=models.empty_cache())
+    model = models.build_t5("tiny", seed=0)
+    for beams in (0, -2, 1.5, True, "4"):  # 0 was a ZeroDivisionError deep in generate()
+        with pytest.raises(ValueError, match=f"num_beams={beams!r}; allowed: an integer >= 1"):
+            generate_fast(model, **_inputs(model), num_beams=beams, max_new_tokens=2)
+
+
+def test_timing_inputs_are_checked_before_anything_runs():
+    from nashlib.speed import timing
+
+    model = models.build_t5("tiny", seed=0)
+    inputs = timing.random_inputs(model.config.vocab_size, 2, 6)
+    with pytest.raises(ValueError, match="beams=0; allowed: an integer >= 1"):
+        timing.generation_call(model, inputs, new_tokens=3, beams=0, fast=True)
+    with pytest.raises(ValueError, match="generation_call sets max_new_tokens, num_beams itself"):
+        timing.generation_call(model, inputs, new_tokens=3, beams=2, num_beams=4, max_new_tokens=9)
+    with pytest.raises(TypeError, match="inputs must be a dict with an 'input_ids' tensor"):
+        timing.generation_call(model, inputs["input_ids"], new_tokens=3, beams=2)
+    with pytest.raises(ValueError, match="vocab_size=2; allowed: an integer >= 3"):
+        timing.random_inputs(2, 2, 6)
+    with pytest.raises(ValueError, match=r"min_sample_s=nan; allowed: None or a number of seconds > 0"):
+        timing.measure({"a": lambda: None}, warmup=0, repeats=1, min_sample_s=float("nan"))
+    with pytest.raises(TypeError, match="calls must map names to no-argument callables"):
+        timing.measure({"a": 3}, warmup=0, repeats=1)
+
+
+def test_a_used_cache_refuses_a_second_generate():
+    """Reused, the cache would decode the second source against the first one's cross-attention keys."""
+    model = models.build_t5("tiny", seed=0)
+    first, second = _inputs(model, batch=2), _inputs(model, batch=2, length=7)
+    second["input_ids"] = (second["input_ids"] + 5) % model.config.vocab_size  # another source
+    kw = dict(num_beams=2, max_new_tokens=4, min_new_tokens=4)
+    cache = fast_cache(2)
+    with torch.inference_mode():
+        model.generate(**first, **kw, cache=cache)
+        with pytest.raises(CacheReusedError, match=r"already served a generate\(\) call.*fast_cache\(2\)"):
+            model.generate(**second, **kw, cache=cache)
+        fresh = model.generate(**second, **kw, cache=fast_cache(2))
+        assert torch.equal(fresh, model.generate(**second, **kw, cache=models.empty_cache()))
+    assert cache.generate_calls == 1
 
 
 def test_timing_times_the_fast_path_and_records_the_allocator_state():
@@ -194,6 +233,6 @@ def test_generate_fast_reads_num_beams_from_a_generation_config(monkeypatch):
     config = GenerationConfig(num_beams=3, max_new_tokens=5, min_new_tokens=5, decoder_start_token_id=0,
                               pad_token_id=0, eos_token_id=1)
     with torch.inference_mode():
-        stock = model.generate(**inputs, generation_config=config, past_key_values=models.empty_cache())
+        stock = model.generate(**inputs, generation_config=config, cache=models.empty_cache())
         assert torch.equal(generate_fast(model, **inputs, generation_config=config), stock)
     assert made[0].num_beams == 3 and made[0].fallback is None and made[0].skipped == 5

@@ -52,6 +52,40 @@ def test_deterministic_zeroes_the_expected_number_of_smallest_units():
     assert (kept < 1).all()
 
 
+def _with(log_alpha, group):
+    m = l0.HardConcrete(len(log_alpha), init_log_alpha=0.0, group=group)
+    with torch.no_grad():
+        m.log_alpha.copy_(torch.tensor(log_alpha))
+    return m.eval()
+
+
+def test_per_layer_and_global_rules_keep_different_units():
+    # two layers of 4 units: layer 0 expects 3.43 kept (1 zero), layer 1 expects 3.63 (0 zeros); all 8
+    # together expect 7.07 kept, so the global rule closes the smallest of all, layer 1's -1.0
+    la = [0.2, 0.1, 0.3, 0.2, -1.0, 4.0, 4.0, 4.0]
+    scale = torch.sigmoid(torch.tensor(la) / l0.TEMPERATURE * 0.8)
+    per_layer, whole = _with(la, 4)(), _with(la, None)()
+    assert torch.nonzero(per_layer == 0).flatten().tolist() == [1]
+    assert torch.nonzero(whole == 0).flatten().tolist() == [4]
+    assert torch.allclose(per_layer[[0, 2, 3, 4, 5, 6, 7]], scale[[0, 2, 3, 4, 5, 6, 7]])
+    assert torch.allclose(whole[[0, 1, 2, 3, 5, 6, 7]], scale[[0, 1, 2, 3, 5, 6, 7]])
+    assert per_layer[4].item() == pytest.approx(torch.sigmoid(torch.tensor(-1.0 / l0.TEMPERATURE * 0.8)).item())
+
+
+def test_one_unit_groups_close_below_even_odds():
+    # whole sublayers per layer (released code): closed iff P(z > 0) < 1/2; P = 0.45, 0.43, 0.83
+    la = [-1.8, -1.9, 0.0]
+    assert _with(la, 1)().tolist() == [0.0, 0.0, 0.5]  # kept scale sigmoid(0) = 0.5
+    assert (_with(la, None)() == 0).tolist() == [False, True, False]  # 1.71 kept of 3: one zero
+
+
+def test_bad_group_is_rejected():
+    with pytest.raises(ValueError, match="group=3; allowed: None or a positive divisor of n=8"):
+        l0.HardConcrete(8, group=3)
+    with pytest.raises(ValueError, match="group=0"):
+        l0.HardConcrete(8, group=0)
+
+
 def test_clamp_keeps_log_alpha_in_range():
     m = l0.HardConcrete(2, init_log_alpha=0.0)
     with torch.no_grad():

@@ -49,8 +49,10 @@ def test_label_metrics_by_hand():
     assert m.matthews(["a"] * 4, refs) == 0.0  # undefined -> 0, as scikit-learn
     assert m.matthews(["x", "y", "z"], ["x", "y", "z"]) == pytest.approx(1.0)
     assert m.accuracy([" yes", "yes"], [["no", "yes"], "no"]) == 0.5
-    with pytest.raises(ValueError, match="positive='b' occurs in neither"):
-        m.f1(preds, refs, positive="b")
+    with pytest.warns(m.UndefinedMetricWarning, match=r"positive='b' occurs in neither .*labels seen: \['a', 'n'\]"):
+        assert m.f1(preds, refs, positive="b") == 0.0  # as documented: never predicted nor true -> 0
+    with pytest.raises(TypeError, match="positive=1 \\(int\\); expected a label word"):
+        m.f1(preds, refs, positive=1)
 
 
 def test_correlations_by_hand():
@@ -59,8 +61,21 @@ def test_correlations_by_hand():
     assert m.spearman(["1", "2", "4"], ["1", "2", "3"]) == pytest.approx(1.0)
     # a non-number prediction counts as -1 (T5): x -1,2,3: r = 4 / sqrt(78/9 * 2)
     assert m.pearson(["yes", "2", "3"], ["1", "2", "3"]) == pytest.approx(4 / math.sqrt(78 / 9 * 2))
-    with pytest.raises(ValueError, match="reference 'high' is not a number"):
+    with pytest.raises(ValueError, match="reference 1 is 'high', not a finite number"):
         m.pearson(["1", "2"], ["1", "high"])
+    with pytest.raises(ValueError, match="reference 0 is 'nan', not a finite number"):
+        m.spearman(["1", "2"], ["nan", "2"])
+    assert m.pearson(["inf", "2", "3"], ["1", "2", "3"]) == m.pearson(["-1", "2", "3"], ["1", "2", "3"])
+
+
+@pytest.mark.parametrize("metric", [m.pearson, m.spearman])
+def test_a_constant_side_makes_a_correlation_zero_with_a_warning_not_nan(metric):
+    with pytest.warns(m.UndefinedMetricWarning, match=r"every prediction is 3 \(3 of them\); .* counts as 0"):
+        assert metric(["3.0", "3", "3.0"], ["1.0", "2.4", "5.0"]) == 0.0
+    with pytest.warns(m.UndefinedMetricWarning, match="every reference is 2.4"):
+        assert metric(["1", "2", "3"], ["2.4"] * 3) == 0.0
+    with pytest.warns(m.UndefinedMetricWarning):  # through the task suite as well: a number, not NaN
+        assert m.compute("stsb", ["1.0"] * 3, ["1.0", "2.0", "3.0"])["score"] == 0.0
 
 
 def test_input_errors():
@@ -72,6 +87,14 @@ def test_input_errors():
         m.accuracy([1], ["1"])
     with pytest.raises(ValueError, match="no predictions"):
         m.accuracy([], [])
+    with pytest.raises(TypeError, match=r"reference 1 is None \(NoneType\); expected a string or a non-empty list"):
+        m.accuracy(["a", "b"], ["a", None])
+    with pytest.raises(TypeError, match=r"reference 0 is 1 \(int\); .*labels as words"):
+        m.compute("sst2", ["positive"], [1])
+    with pytest.raises(TypeError, match=r"reference 0 is \[\] \(list\)"):
+        m.rouge(["a"], [[]])
+    with pytest.raises(TypeError, match=r"reference 0 is \['a', None\]"):
+        m.rouge(["a"], [["a", None]])
 
 
 def test_task_suites():

@@ -66,7 +66,7 @@ def test_share_view_takes_another_encoder_and_generates():
     assert view.config.nash_encoder == {"num_heads": 3, "d_ff": 100}
     ids = torch.randint(2, 500, (2, 5))
     out = view.generate(input_ids=ids, num_beams=2, max_new_tokens=3, min_new_tokens=3,
-                        past_key_values=models.empty_cache())
+                        cache=models.empty_cache())
     assert out.shape == (2, 4)
     with pytest.raises(ValueError, match="decoder_layers=5; allowed: an integer from 1 to 4"):
         models.share_view(base, decoder_layers=5)
@@ -75,7 +75,7 @@ def test_share_view_takes_another_encoder_and_generates():
 def test_deeper_decoder_than_encoder_generates_with_empty_cache():
     m = models.build_t5("tiny", encoder_layers=1, decoder_layers=3, seed=0)
     ids = torch.randint(2, 500, (2, 6))
-    cached = m.generate(input_ids=ids, num_beams=2, max_new_tokens=5, past_key_values=models.empty_cache())
+    cached = m.generate(input_ids=ids, num_beams=2, max_new_tokens=5, cache=models.empty_cache())
     uncached = m.generate(input_ids=ids, num_beams=2, max_new_tokens=5, use_cache=False)
     assert torch.equal(cached, uncached)
 

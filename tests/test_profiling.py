@@ -45,7 +45,7 @@ def test_hooked_and_plain_generation_agree(model):
     plain = timing.generation_call(model, inputs, new_tokens=3, beams=2)()
     with profiling.ComponentProfiler(model), torch.inference_mode():
         hooked = model.generate(**inputs, num_beams=2, min_new_tokens=3, max_new_tokens=3,
-                                past_key_values=models.empty_cache())
+                                cache=models.empty_cache())
     assert torch.equal(plain, hooked)
 
 

@@ -82,11 +82,43 @@ def test_report_gathers_findings_from_run_info(tmp_path):
     (tmp_path / "figB.json").write_text(json.dumps(dict(figure="figB", profile="cpu", gpu="H100", findings=[])))
     path = report.write_report(tmp_path)
     text = path.read_text()
-    assert "| Figure 3 | c\\|laim | p | o | **partly holds** | [figA](figA.png) | cpu | Some CPU, 2 threads |" in text
+    assert "| Figure 3 | c\\|laim | p | o | **partly holds** |" in text
+    assert "| [figA](figA.png) | cpu | Some CPU, 2 threads |" in text
     assert "commit(s) abc" in text
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="bad.json: not a readable run-info JSON"):
         report.collect(tmp_path)
+
+
+def _figure(folder, name, commit, time_utc="2026-01-01T00:00:00+00:00"):
+    (folder / f"{name}.json").write_text(json.dumps(dict(
+        figure=name, profile="cpu", cpu="c", torch_threads=2, git_commit=commit, time_utc=time_utc,
+        findings=[dict(finding="F", claim="c", paper="p", ours="o", verdict="holds")])))
+
+
+def test_report_marks_rows_whose_code_changed_or_whose_last_run_failed(tmp_path):
+    import subprocess
+
+    from nashlib.results import report
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=notebooks.REPO_ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=notebooks.REPO_ROOT,
+                           capture_output=True, text=True).stdout.split()[-1]
+    _figure(tmp_path, "fig3_layer_time_vs_seqlen", head)  # made from the newest code
+    _figure(tmp_path, "fig4_component_profile", first)  # made before the library changed
+    _figure(tmp_path, "fig2_decoder_depth_speed", head + "+dirty")  # made from uncommitted code
+    _figure(tmp_path, "teachers", head)
+    report.record_run(tmp_path, "teachers", False, "cell 3 raised RuntimeError: boom\nmore")
+    by_figure = {r.figure: r.stale for r in report.collect(tmp_path)}
+    assert by_figure["fig3_layer_time_vs_seqlen"] == ""
+    assert by_figure["fig4_component_profile"].startswith(f"code changed since: figure from {first[:7]}")
+    assert by_figure["fig2_decoder_depth_speed"].startswith("made from uncommitted changes")
+    assert by_figure["teachers"].startswith("last run failed (") and by_figure["teachers"].endswith("boom")
+    text = report.render(report.collect(tmp_path))
+    assert "| current |" in text and "stale: last run failed" in text
+    report.record_run(tmp_path, "teachers", True)  # a later good run clears it
+    assert {r.figure: r.stale for r in report.collect(tmp_path)}["teachers"] == ""
 
 
 def test_run_rejects_bad_overrides_before_starting_a_kernel():

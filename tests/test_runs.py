@@ -1,5 +1,7 @@
+import copy
 import dataclasses
 import json
+import multiprocessing
 
 import pytest
 
@@ -9,7 +11,7 @@ from nashlib.experiments.teachers import TeacherInfo
 from nashlib.pruning.prune import PruneConfig, PruneReport
 from nashlib.settings import TeacherConfig, get
 from nashlib.training.finetune import FinetuneConfig
-from nashlib.training.runs import Run, key
+from nashlib.training.runs import LIB, Identity, Run, RunMismatch, code_version, key
 
 
 def _other(value):
@@ -20,8 +22,14 @@ def _other(value):
         return value + 1
     if isinstance(value, float):
         return value / 2 if value else 0.25
-    return {"nash": "cofi", "uniform": "low", "no": "fp16", "constant": "linear", "scratch": "t5-small",
-            "sst2": "rte"}.get(value, value)
+    return f"{value}-other" if isinstance(value, str) else value
+
+
+def _changed(cfg, name, value):
+    """A copy of ``cfg`` with one field changed, past the configuration's own validation (the key sees fields)."""
+    out = copy.copy(cfg)
+    object.__setattr__(out, name, value)
+    return out
 
 
 @pytest.mark.parametrize("cfg", [FinetuneConfig(steps=10, warmup_steps=2), TeacherConfig("sst2"),
@@ -32,7 +40,7 @@ def test_key_changes_with_any_field(cfg):
         value = getattr(cfg, f.name)
         if value is None:
             continue
-        changed = dataclasses.replace(cfg, **{f.name: _other(value)})
+        changed = _changed(cfg, f.name, _other(value))
         assert key(changed) != key(cfg), f.name
     assert key(cfg, 1) != key(cfg, 2) != key(cfg)  # every part enters
 
@@ -72,7 +80,8 @@ def test_save_is_atomic(tmp_path):
 def test_records_round_trip_through_plain_json():
     report = PruneReport(method="nash", selection="l0", target_sparsity=0.3, scope="encoder", decoder_map=[0, 3],
                          encoder_map=[0, 1], encoder_expected=0.3, encoder_actual=0.31, decoder_expected=0.5,
-                         decoder_actual=0.5, model_expected=0.4, model_actual=0.41, final={"loss": 1.0},
+                         decoder_actual=0.5, model_expected=0.4, model_actual=0.41, reached=0.31, tolerance=0.01,
+                         missed=False, final={"loss": 1.0},
                          decoder_layers_kept=[0, 3], decoder_layers_target=2, decoder_layers_hit_target=True)
     recipe = get("smoke").student
     info = StudentInfo(prune=PruneConfig(), recipe=recipe, teacher="t", report=report, scores=Scores(0.7, {"f1": 0.6}),
@@ -88,3 +97,64 @@ def test_records_round_trip_through_plain_json():
                           parameters=5, vocab=300, train="t", validation="v", curve=[CurvePoint(1, 3.0)], samples=[],
                           predictions=[])
     assert TeacherInfo.from_json(json.loads(json.dumps(teacher.to_json()))) == teacher
+
+
+def test_begin_refuses_a_folder_of_another_identity(tmp_path):
+    ident = Identity.of({"lr": 1.0}, model="aaaa", data=[[1, 2], [3]])
+    run = Run(tmp_path / "r").begin({"lr": 1.0}, identity=ident)
+    assert Run(run.folder).begin({"lr": 1.0}, identity=ident).folder == run.folder  # the same run: fine
+    other = dataclasses.replace(ident, model="bbbb")
+    with pytest.raises(RunMismatch, match=r"run folder .*/r belongs to another run .*model: \"aaaa\" != \"bbbb\""):
+        Run(run.folder).begin({"lr": 1.0}, identity=other)
+    assert ident.key() != other.key() and ident.key() == Identity.from_json(ident.to_json()).key()
+    assert ident.code == code_version() and code_version().startswith("0.") and "+" in code_version()
+
+
+# Run in each spawned process: `import nashlib` would load transformers (seconds of CPU per process), so the
+# child imports nashlib.training.runs under a bare package instead.
+_WRITER = """
+import json, os, sys, time, types
+pkg = types.ModuleType("nashlib")
+pkg.__path__ = [LIB]
+sys.modules["nashlib"] = pkg
+from nashlib.training.runs import Run
+
+class Saves:
+    def save_pretrained(self, folder):
+        (folder / "a.txt").write_text(str(os.getpid()))
+        time.sleep(0.05)  # the writers overlap
+        (folder / "b.txt").write_text(str(os.getpid()))
+
+for _ in range(5):  # no outer lock: concurrent saves of one name
+    Run(ROOT + "/shared").save("model", Saves())
+run, trained = Run(ROOT + "/run"), False
+with run.lock():  # the create-or-load
+    if not run.finished:
+        run.begin({}).save("model", Saves())
+        time.sleep(0.3)
+        trained = run.finish({"writer": os.getpid()}) is not None
+with open(ROOT + f"/{os.getpid()}.json", "w") as fh:
+    json.dump({"trained": trained, "info": run.info()}, fh)
+"""
+
+
+def test_two_processes_make_one_run_without_a_crash(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    script = _WRITER.replace("LIB", repr(str(LIB))).replace("ROOT", repr(str(tmp_path)))
+    procs = [ctx.Process(target=exec, args=(script, {})) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    results = [json.loads((tmp_path / f"{p.pid}.json").read_text()) for p in procs]
+    assert sorted(r["trained"] for r in results) == [False, True]  # the second one waited, then loaded
+    assert results[0]["info"] == results[1]["info"]
+    writer = str(results[0]["info"]["writer"])
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "info.json", "model"]
+    assert [(run / "model" / f).read_text() for f in ("a.txt", "b.txt")] == [writer, writer]
+    shared = tmp_path / "shared"
+    assert sorted(p.name for p in shared.iterdir()) == ["model"]  # no temporary folder left behind
+    a, b = ((shared / "model" / f).read_text() for f in ("a.txt", "b.txt"))
+    assert a == b  # one writer's complete folder, never a mix

@@ -66,3 +66,24 @@ def test_bad_indices():
     for idx in ([], [2, 1], [0, 4], [1, 1]):
         with pytest.raises(ValueError, match="allowed: increasing, distinct decoder layer indices from 0 to 3"):
             keep_decoder_layers(teacher, idx)
+
+
+def test_high_selection_with_zero_position_bias_as_the_released_code():
+    teacher = models.build_t5("tiny", seed=0)
+    moved = keep_decoder_layers(teacher, [2, 3])
+    zero = keep_decoder_layers(teacher, [2, 3], position_bias="zero")
+    first = zero.decoder.block[0].layer[0].SelfAttention
+    table = first.relative_attention_bias.weight
+    assert torch.equal(table, torch.zeros_like(table)) and not table.requires_grad  # no position bias, frozen
+    assert float(first.compute_bias(5, 5).abs().max()) == 0.0
+    assert all(not b.layer[0].SelfAttention.has_relative_attention_bias for b in zero.decoder.block[1:])
+    enc, dec = torch.randint(2, 500, (1, 5)), torch.randint(2, 500, (1, 6))
+    with torch.no_grad():
+        a = moved(input_ids=enc, decoder_input_ids=dec).logits
+        b = zero(input_ids=enc, decoder_input_ids=dec).logits
+    assert (a - b).abs().max() > 1e-3
+    kept_zero = keep_decoder_layers(teacher, [0, 3], position_bias="zero")  # layer 0 kept: its own table
+    assert torch.equal(kept_zero.decoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight,
+                       teacher.decoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight)
+    with pytest.raises(ValueError, match="position_bias='none'; allowed: 'move', 'zero'"):
+        keep_decoder_layers(teacher, [2, 3], position_bias="none")

@@ -66,6 +66,8 @@ def test_masks_act_through_hooks_and_detach_cleanly():
 def test_one_draw_per_forward_in_training():
     model = models.build_t5("tiny", seed=0)
     masks = PruningMasks(model, types=("heads",), parts=("encoder", "decoder")).train()
+    with torch.no_grad():
+        masks.masks["encoder_self_heads"].log_alpha.zero_()  # even odds: two draws differ
     seen = []
     model.encoder.block[0].layer[0].SelfAttention.o.register_forward_pre_hook(
         lambda m, a: seen.append(masks.z("encoder_self_heads").clone()))
@@ -92,8 +94,9 @@ def test_bart_heads_and_units_but_not_hidden():
     ids = torch.randint(3, 100, (2, 5))
     with masks, torch.no_grad():
         assert bart(input_ids=ids, decoder_input_ids=ids).logits.shape == (2, 5, 100)
-    with pytest.raises(ValueError, match="mask type 'hidden' is supported on T5 only"):
+    with pytest.raises(ValueError, match="mask type 'hidden' is supported on T5 only") as err:
         PruningMasks(bart, types=("hidden",))
+    assert "post-LayerNorm" in str(err.value) and "drop 'hidden'" in str(err.value)
 
 
 def test_unsupported_model_type():

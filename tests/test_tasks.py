@@ -74,8 +74,63 @@ def test_every_local_split_gives_well_formed_pairs(name, split):
 def test_malformed_rows_are_counted_named_and_warned():
     with pytest.warns(MalformedRowsWarning, match=r"samsum/train: 1 malformed row\(s\) of 14732 dropped"):
         data = load_task("samsum", "train", source="local")
-    assert data.malformed == [(6054, "empty field 'dialogue'")]
+    assert data.malformed == [(6054, "samsum/samsum.zip:samsum/train.json line 6055: empty field 'dialogue'")]
     assert "1 malformed rows dropped" in data.summary()
+
+
+# ---- broken local files: malformed rows dropped with file and line, unreadable files a clear error -----
+
+def _staged(tmp_path, monkeypatch, files: dict[str, bytes]):
+    """A data folder holding only ``files`` (relative path -> bytes), set as NASH_DATA_DIR."""
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    monkeypatch.setenv("NASH_DATA_DIR", str(tmp_path))
+
+
+def test_a_broken_jsonl_line_is_dropped_counted_and_warned_with_file_and_line(tmp_path, monkeypatch):
+    good = json.dumps({"premise": "p", "hypothesis": "h", "label": "neutral", "idx": 0})
+    text = "\n".join([good, '{"premise": "cut off', "", "[1, 2]", good]).encode()
+    _staged(tmp_path, monkeypatch, {"superglue_cb/val.jsonl": text})
+    with pytest.warns(MalformedRowsWarning, match=r"cb/validation: 2 malformed row\(s\) of 4 dropped "
+                      r"\(row 1: superglue_cb/val.jsonl line 2: invalid JSON"):
+        data = load_task("cb", "validation", source="local")
+    assert len(data) == 2 and list(data.dataset["target"]) == ["neutral", "neutral"]
+    assert data.malformed[1] == (2, "superglue_cb/val.jsonl line 4: a JSON list, not an object")
+
+
+def test_a_tsv_row_with_the_wrong_field_count_names_its_line(tmp_path, monkeypatch):
+    _staged(tmp_path, monkeypatch, {"glue_sst2/dev.tsv": b"sentence\tlabel\ngood film\t1\nno label\nbad\t0\n"})
+    with pytest.warns(MalformedRowsWarning, match="glue_sst2/dev.tsv line 3: 1 tab-separated fields, the header has 2"):
+        data = load_task("sst2", "validation", source="local")
+    assert list(data.dataset["target"]) == ["positive", "negative"]  # the good rows around it are kept
+
+
+@pytest.mark.parametrize("content,error", [
+    (b"", r"dev.tsv: empty file; expected tab-separated a header line and rows"),
+    (b"sentence\tlabel\n", r"dev.tsv: a header line \(2 fields: \['sentence', 'label'\]\) and no rows"),
+    (b"sentence\tlabel\n\x00\x01\x02", r"dev.tsv: a binary file \(NUL byte at offset 15\)"),
+    (b"sentence\tlabel\ncaf\xe9\t1\n", r"dev.tsv: not UTF-8 text \(byte 0xe9 at offset 18, line 2\)"),
+    (b"sentence\tlabel\n\t\n", r"sst2/validation: none of the 1 rows of glue_sst2/dev.tsv is well-formed "
+                                  r"\(row 0: glue_sst2/dev.tsv line 2: empty field 'sentence'\)"),
+])
+def test_an_unreadable_tsv_is_an_error_naming_the_file(tmp_path, monkeypatch, content, error):
+    _staged(tmp_path, monkeypatch, {"glue_sst2/dev.tsv": content})
+    with pytest.raises(tasks.DataFileError, match=error) as info:
+        load_task("sst2", "validation", source="local")
+    assert "glue_sst2/dev.tsv" in str(info.value)
+
+
+def test_an_unreadable_json_or_zip_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    _staged(tmp_path, monkeypatch, {"tweetqa/dev.json": b'[{"Question": "q",\n "Tweet": }]',
+                                    "superglue_cb/val.jsonl": b"\n\n",
+                                    "samsum/samsum.zip": b"not a zip"})
+    with pytest.raises(tasks.DataFileError, match=r"tweetqa/dev.json: invalid JSON at line 2, column 11"):
+        load_task("tweetqa", "validation", source="local")
+    with pytest.raises(tasks.DataFileError, match=r"superglue_cb/val.jsonl: no JSON lines \(the file is empty\)"):
+        load_task("cb", "validation", source="local")
+    with pytest.raises(tasks.DataFileError, match=r"samsum/samsum.zip: not a zip file"):
+        load_task("samsum", "validation", source="local")
 
 
 def test_limit_takes_the_first_rows():

@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 import torch
 
-from nashlib.data import tasks
+from nashlib.data import tasks, tokenizer
 from nashlib.experiments import baselines
 from nashlib.experiments import teachers as teacher
 from nashlib.experiments.teachers import TeacherConfig
@@ -21,6 +21,32 @@ def test_tokenizer_has_t5_special_ids_and_keeps_line_breaks():
     assert ids[-1] == 1 and 1 not in ids[:-1]
     text = tok.decode(ids, skip_special_tokens=True)  # Metaspace marks the word after a line break with a space
     assert text.replace(" \n ", "\n") == "Tom: hi\nAmanda: hello"
+    assert tok.convert_tokens_to_ids("\n") == 3 and 3 in ids  # the line break is a piece of its own
+
+
+def test_tokenizer_is_reproducible_and_round_trips_through_save_pretrained(tmp_path):
+    texts = [f"Amanda: film {i} was {'fine' if i % 2 else 'long'}\nTom: ok {i % 5}" for i in range(200)]
+    tok = teacher.train_tokenizer(texts, 80)
+    again = tokenizer.train_tokenizer(list(reversed(texts[::-1])), 80)  # same texts, another list object
+    assert tok.backend_tokenizer.to_str() == again.backend_tokenizer.to_str()
+    assert len(tok) <= 80  # the comparison can fail: another size gives another vocabulary
+    assert tokenizer.train_tokenizer(texts, 40).backend_tokenizer.to_str() != tok.backend_tokenizer.to_str()
+    tok.save_pretrained(tmp_path)
+    loaded = teacher.load_tokenizer(str(tmp_path))
+    sample = "Tom: film 7 was long\nAmanda: ok"
+    assert loaded(sample)["input_ids"] == tok(sample)["input_ids"] and loaded.pad_token_id == 0
+
+
+@pytest.mark.parametrize("texts,size,error", [
+    ("one string", 60, "texts must be a list of strings, not str"),
+    (["ok", None], 60, r"texts\[1\] is None \(NoneType\); allowed: strings"),
+    (["", "  "], 60, "texts hold no non-blank text"),
+    (["some text"], 8, "vocab_size=8; allowed: an integer >= 16"),
+    (["abcdefghijklmnopqrstuvwxyz"], 20, r"vocab_size=20 is below the 27 characters .* allowed: >= 31"),
+])
+def test_tokenizer_bad_input_is_named(texts, size, error):
+    with pytest.raises((TypeError, ValueError), match=error):
+        tokenizer.train_tokenizer(texts, size)
 
 
 def test_train_cache_reload_and_resume(tmp_path):

@@ -4,7 +4,7 @@ from torch import nn
 
 from nashlib.training.batches import batches
 from nashlib.training.loop import Loop, lr_factor
-from nashlib.training.runs import CHECKPOINT
+from nashlib.training.runs import CHECKPOINT, CorruptCheckpoint, Identity, RunMismatch, fingerprint
 
 
 def _data(step):
@@ -14,11 +14,13 @@ def _data(step):
 
 
 def _train(folder, *, steps=9, stop_after=None, max_grad_norm=0.0, schedule="constant", warmup_steps=0,
-           optimizer=torch.optim.AdamW, lr=0.05, checkpoint_every=3):
+           optimizer=torch.optim.AdamW, lr=0.05, checkpoint_every=3, shift=0.0):
     """A dropout MLP trained by the loop; returns (model, history, learning rates seen)."""
     loop = Loop(folder, steps=steps, seed=0, checkpoint_every=checkpoint_every, max_grad_norm=max_grad_norm,
                 schedule=schedule, warmup_steps=warmup_steps, progress=False)
     model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.3), nn.ReLU(), nn.Linear(16, 1))  # seeded by the loop
+    with torch.no_grad():
+        model[3].bias += shift  # another model: same settings, other initial weights
     model, = loop.prepare(model, optimizer=optimizer(model.parameters(), lr=lr))
     model.train()
 
@@ -42,6 +44,67 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(whole.parameters(), resumed.parameters()))
 
 
+def test_a_checkpoint_of_another_model_is_never_resumed(tmp_path):
+    x, _, _ = _train(tmp_path)  # finished: its step-6 checkpoint is still in the folder
+    assert (tmp_path / CHECKPOINT).exists()
+    with pytest.raises(RunMismatch, match=r"checkpoint .* belongs to another run .*model: "):
+        _train(tmp_path, shift=1.0)  # before: resumed X's weights and returned X
+    y, _, _ = _train(tmp_path / "y", shift=1.0)  # in its own folder it trains from its own weights
+    assert not torch.equal(x[3].bias, y[3].bias)
+    with pytest.raises(RunMismatch, match=r"config\.loop\.steps: 9 != 12"):
+        _train(tmp_path, steps=12)  # other settings: another run too
+
+
+def _corrupt_rng(ckpt):
+    (ckpt / "random_states_0.pkl").write_bytes(b"garbage")
+
+
+def _truncate_weights(ckpt):
+    path = ckpt / "pytorch_model.bin"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _edit_progress(ckpt):
+    path = ckpt / "progress.json"
+    path.write_text(path.read_text().replace('"step": 3,', '"step": 999,', 1))
+
+
+@pytest.mark.parametrize("damage, file, problem", [
+    (lambda c: (c / "random_states_0.pkl").unlink(), "random_states_0.pkl", "missing"),
+    (_corrupt_rng, "random_states_0.pkl", "bytes where"),
+    (_truncate_weights, "pytorch_model.bin", "bytes where .*truncated"),
+    (_edit_progress, "progress.json", "bytes where|SHA-256 differs"),
+    (lambda c: (c / "manifest.json").unlink(), "manifest.json", "missing"),
+    (lambda c: (c / "stray.bin").write_bytes(b"x"), "stray.bin", "not in manifest.json"),
+])
+def test_a_damaged_checkpoint_is_an_error_naming_the_file(tmp_path, damage, file, problem):
+    assert _train(tmp_path, stop_after=4)[1] is None  # checkpoint at step 3
+    damage(tmp_path / CHECKPOINT)
+    with pytest.raises(CorruptCheckpoint, match=rf"{CHECKPOINT}/{file}: .*({problem}).* delete .*{CHECKPOINT}"):
+        _train(tmp_path)
+
+
+def test_a_same_size_change_is_caught_by_the_checksum_and_step_must_match_manifest(tmp_path):
+    assert _train(tmp_path, stop_after=4)[1] is None
+    progress = tmp_path / CHECKPOINT / "progress.json"
+    progress.write_text(progress.read_text().replace('"step": 3,', '"step": 9,', 1))  # same size
+    with pytest.raises(CorruptCheckpoint, match="progress.json: its SHA-256 differs"):
+        _train(tmp_path)
+
+
+def test_fingerprint_follows_the_weights():
+    a = nn.Linear(3, 2)
+    b = nn.Linear(3, 2)
+    b.load_state_dict(a.state_dict())
+    assert fingerprint(a) == fingerprint(b) == fingerprint(a.state_dict()) and len(fingerprint(a)) == 16
+    with torch.no_grad():
+        b.weight[1, 2] += 1e-6
+    assert fingerprint(a) != fingerprint(b)
+    assert fingerprint(a.half()) != fingerprint(b.half().float())  # dtype enters
+    assert Identity.of({"lr": 1}, model=a).key() != Identity.of({"lr": 1}, model=b).key()
+    assert Identity.of({"lr": 1}, model=a) == Identity.of({"lr": 1}, model=fingerprint(a))
+
+
 def test_stop_after_returns_none_and_a_finished_run_does_not_stop(tmp_path):
     assert _train(tmp_path, steps=4, stop_after=2, checkpoint_every=1)[1] is None
     history = _train(tmp_path, steps=4, stop_after=2, checkpoint_every=1)[1]  # steps 3, 4: the last one ends it
@@ -55,7 +118,8 @@ def test_gradients_are_clipped_to_max_grad_norm(tmp_path):
                              checkpoint_every=0)
         torch.manual_seed(0)
         start = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.3), nn.ReLU(), nn.Linear(16, 1))
-        return float(torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(model.parameters(), start.parameters()))))
+        with torch.no_grad():
+            return float(torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(model.parameters(), start.parameters()))))
 
     assert update_norm(0.01) == pytest.approx(0.01, rel=1e-3)  # SGD at lr 1: the step is the clipped gradient
     assert update_norm(0.0) > 0.1  # no clipping

@@ -32,6 +32,7 @@ import re
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +40,16 @@ from nashlib.data import tasks
 
 __all__ = ["rouge", "meteor", "accuracy", "f1", "matthews", "pearson", "spearman", "compute", "TASK_METRICS",
            "tokenize", "regex_sentences", "split_sentences", "sentence_splitter", "nltk_data_dir",
-           "setup_wordnet", "wordnet", "WordNetMissing", "LEXNAMES", "load"]  # and NashMetric, built on first use
+           "setup_wordnet", "wordnet", "WordNetMissing", "LEXNAMES", "load",
+           "UndefinedMetricWarning"]  # and NashMetric, built on first use
 
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined on these inputs (a constant side of a correlation, F1 of an absent label): it is 0."""
 
 
 def _refs(predictions, references) -> tuple[list[str], list[list[str]]]:
@@ -55,12 +61,17 @@ def _refs(predictions, references) -> tuple[list[str], list[list[str]]]:
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references; they must pair up")
     if not predictions:
         raise ValueError("no predictions: a metric of nothing is undefined")
-    refs = [[r] if isinstance(r, str) else list(r) for r in references]
-    for i, (p, r) in enumerate(zip(predictions, refs)):
+    for i, p in enumerate(predictions):
         if not isinstance(p, str):
-            raise TypeError(f"prediction {i} is {p!r} ({type(p).__name__}); expected a string")
-        if not r or not all(isinstance(x, str) for x in r):
-            raise TypeError(f"reference {i} is {references[i]!r}; expected a string or a non-empty list of strings")
+            raise TypeError(f"prediction {i} is {p!r} ({type(p).__name__}); expected a string (labels are "
+                            "compared as the words the model writes, e.g. 'positive', not integers)")
+    refs = []
+    for i, r in enumerate(references):
+        ok = isinstance(r, (list, tuple)) and r and all(isinstance(x, str) for x in r)
+        if not isinstance(r, str) and not ok:
+            raise TypeError(f"reference {i} is {r!r} ({type(r).__name__}); expected a string or a non-empty "
+                            "list of strings (labels as words, e.g. 'positive', not integers)")
+        refs.append([r] if isinstance(r, str) else list(r))
     return predictions, refs
 
 
@@ -253,11 +264,18 @@ def accuracy(predictions, references) -> float:
 
 
 def f1(predictions, references, positive: str) -> float:
-    """F1 of the label ``positive``: 2 TP / (2 TP + FP + FN); 0 when it is never predicted nor true."""
+    """F1 of the label ``positive``: 2 TP / (2 TP + FP + FN); 0 when it is never predicted nor true.
+
+    That case is also what a misspelt ``positive`` gives, so it comes with a :class:`UndefinedMetricWarning`
+    naming the labels seen.
+    """
+    if not isinstance(positive, str):
+        raise TypeError(f"positive={positive!r} ({type(positive).__name__}); expected a label word (a string)")
     preds, refs = _single(predictions, references)
     if positive not in refs and positive not in preds:
-        raise ValueError(f"positive={positive!r} occurs in neither predictions nor references; labels seen: "
-                         f"{sorted(set(refs))}")
+        warnings.warn(f"f1: positive={positive!r} occurs in neither predictions nor references (labels seen: "
+                      f"{sorted(set(refs) | set(preds))}); F1 is 0", UndefinedMetricWarning, stacklevel=2)
+        return 0.0
     tp = sum(p == positive and r == positive for p, r in zip(preds, refs))
     fp = sum(p == positive and r != positive for p, r in zip(preds, refs))
     fn = sum(p != positive and r == positive for p, r in zip(preds, refs))
@@ -277,33 +295,49 @@ def matthews(predictions, references) -> float:
 
 
 def _numbers(predictions, references) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers written in the texts: a prediction that is not a finite number is -1 (T5's
+    ``string_to_float``); a reference that is not one is an error naming it."""
     preds, refs = _single(predictions, references)
 
-    def number(text: str, default: float | None) -> float:
+    def number(text: str) -> float | None:
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
-            if default is None:
-                raise ValueError(f"reference {text!r} is not a number") from None
-            return default
+            return None
+        return value if np.isfinite(value) else None
 
-    return np.array([number(p, -1.0) for p in preds]), np.array([number(r, None) for r in refs])
+    ys = [number(r) for r in refs]
+    bad = next((i for i, y in enumerate(ys) if y is None), None)
+    if bad is not None:
+        raise ValueError(f"reference {bad} is {refs[bad]!r}, not a finite number")
+    return np.array([-1.0 if (v := number(p)) is None else v for p in preds]), np.array(ys)
+
+
+def _correlation(name: str, predictions, references) -> float:
+    """A correlation of the numbers in the texts; 0 with a warning when one side is constant (undefined)."""
+    from scipy import stats
+
+    x, y = _numbers(predictions, references)
+    for side, v in (("prediction", x), ("reference", y)):
+        if np.all(v == v[0]):  # scipy returns NaN here; a NaN score would sort and average silently wrong
+            warnings.warn(f"{name}: every {side} is {v[0]:g} ({len(v)} of them); the correlation is undefined "
+                          "and counts as 0", UndefinedMetricWarning, stacklevel=3)
+            return 0.0
+    return float((stats.pearsonr if name == "pearson" else stats.spearmanr)(x, y)[0])
 
 
 def pearson(predictions, references) -> float:
-    """Pearson correlation of the numbers in the texts; a non-number prediction counts as -1 (T5)."""
-    from scipy.stats import pearsonr
+    """Pearson correlation of the numbers in the texts; a non-number prediction counts as -1 (T5).
 
-    x, y = _numbers(predictions, references)
-    return float(pearsonr(x, y)[0])
+    Constant predictions (or references) make it undefined: it is then 0, with an :class:`UndefinedMetricWarning`
+    (a model that always writes one score has no linear relation to the truth), never NaN.
+    """
+    return _correlation("pearson", predictions, references)
 
 
 def spearman(predictions, references) -> float:
-    """Spearman rank correlation, with the same parsing as :func:`pearson`."""
-    from scipy.stats import spearmanr
-
-    x, y = _numbers(predictions, references)
-    return float(spearmanr(x, y)[0])
+    """Spearman rank correlation, with the same parsing and the same constant-input rule as :func:`pearson`."""
+    return _correlation("spearman", predictions, references)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,8 +24,12 @@ train and validation from what it has, with a seeded permutation: XSum offline (
 test subsets are staged), BoolQ offline (only dev is staged) and Dolly everywhere (it ships one
 split; the paper holds out 1k examples as Gu et al. do). ``TaskData.derived`` describes the cut.
 
-A malformed row (a missing or empty text field, an unknown label) is dropped, counted in
-``TaskData.malformed`` and reported with a :class:`MalformedRowsWarning`; never dropped silently.
+A malformed row (a missing or empty text field, an unknown label, a JSONL line that is not a JSON
+object, a TSV line with the wrong number of fields) is dropped, counted in ``TaskData.malformed`` with its
+file and line, and reported with a :class:`MalformedRowsWarning`; never dropped silently. A file that
+cannot be read as a whole (not UTF-8 text, binary, empty, a header without rows, a JSON document that does
+not parse, a missing zip member), or a split with no well-formed row, is a :class:`DataFileError` naming
+the file (and the line where there is one), raised before anything is trained on it.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ from nashlib.env import REPO_ROOT
 
 __all__ = ["Task", "samsum_turns", "sst2_content", "sst2_frequent", "sst2_frequent_words", "FUNCTION_WORDS",
            "FREQUENT_MIN_PHRASES", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
-           "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError"]
+           "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError",
+           "DataFileError"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,10 @@ SPLITS = ("train", "validation", "test")
 
 class MalformedRowsWarning(UserWarning):
     """Rows were dropped because a field was missing or empty; ``TaskData.malformed`` lists them."""
+
+
+class DataFileError(ValueError):
+    """A data file cannot be read as its task's format, or a split holds no well-formed row."""
 
 
 class NoLocalCopyError(FileNotFoundError):
@@ -120,7 +129,9 @@ class LocalSource:
     """Original distribution files under the data folder, and the parser that reads them.
 
     ``files[split]`` are paths relative to the data folder; ``"a.zip:member"`` names a zip member.
-    ``read(text, path)`` turns one file's text into rows in the hub's schema.
+    ``read(text, path)`` turns one file's text into rows in the hub's schema; a row may carry ``_line``
+    (its line in the file) and ``_bad`` (why it is malformed), and a file it cannot read at all is a
+    :class:`DataFileError` naming ``path``.
     """
 
     files: dict[str, tuple[str, ...]]
@@ -153,17 +164,49 @@ class Task:
 # Local parsers: original files -> rows in the hub's schema
 # --------------------------------------------------------------------------------------------
 
+def _meta(row: dict) -> dict:
+    """The bookkeeping keys a parser passes on: ``_line`` (line in the file) and ``_bad`` (why malformed)."""
+    return {k: row[k] for k in ("_line", "_bad") if k in row}
+
+
 def _jsonl(text: str, path: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """One JSON object per line (blank lines skipped); a line that is not one is a malformed row at its line.
+
+    Lines are split at ``\\n`` only: JSON strings may hold U+2028 and other characters ``splitlines`` splits at.
+    """
+    rows = []
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            row = {"_bad": f"invalid JSON ({exc.msg}, column {exc.colno})"}
+        if not isinstance(row, dict):
+            row = {"_bad": f"a JSON {type(row).__name__}, not an object"}
+        rows.append({**row, "_line": n})
+    if not rows:
+        raise DataFileError(f"{path}: no JSON lines (the file is empty)")
+    return rows
 
 
-def _tsv(text: str, header: bool = True) -> list[dict] | list[list[str]]:
-    """GLUE tsv: QUOTE_NONE (some fields start with a quote), constant field count checked."""
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+def _tsv(text: str, path: str, header: bool = True) -> list[dict]:
+    """GLUE tsv: QUOTE_NONE (some fields start with a quote), constant field count checked.
+
+    With ``header`` each row is a dict by the header's names, else ``{"_fields": [...]}``; every row
+    carries its ``_line``, and one with the wrong field count is malformed (``_bad``).
+    """
+    reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    lines = [(reader.line_num, r) for r in reader if r]  # blank lines skipped
+    if not lines:
+        raise DataFileError(f"{path}: empty file; expected tab-separated {'a header line and ' * header}rows")
     if not header:
-        return rows
-    head, body = rows[0], rows[1:]
-    return [dict(zip(head, r)) if len(r) == len(head) else {"_bad": r} for r in body]
+        return [{"_fields": r, "_line": n} for n, r in lines]
+    (_, head), body = lines[0], lines[1:]
+    if not body:
+        raise DataFileError(f"{path}: a header line ({len(head)} fields: {head[:4]}) and no rows")
+    return [dict(zip(head, r), _line=n) if len(r) == len(head) else
+            {"_bad": f"{len(r)} tab-separated fields, the header has {len(head)}", "_line": n} for n, r in body]
 
 
 def _label_index(value, names: tuple) -> int | None:
@@ -183,30 +226,31 @@ def _float_or_none(value: str) -> float | None:
 
 
 def _read_cola(text, path):  # no header: source, label, original label, sentence
-    return [{"sentence": r[3], "label": _int_or_none(r[1]), "idx": i} if len(r) == 4 else {"_bad": r}
-            for i, r in enumerate(_tsv(text, header=False))]
+    return [{"sentence": f[3], "label": _int_or_none(f[1]), "idx": i, "_line": r["_line"]} if len(f) == 4 else
+            {"_bad": f"{len(f)} tab-separated fields, expected 4", "_line": r["_line"]}
+            for i, r in enumerate(_tsv(text, path, header=False)) for f in [r["_fields"]]]
 
 
 def _read_mrpc(text, path):
     return [{"sentence1": r.get("#1 String"), "sentence2": r.get("#2 String"),
-             "label": _int_or_none(r.get("Quality", "")), "idx": i} for i, r in enumerate(_tsv(text))]
+             "label": _int_or_none(r.get("Quality", "")), "idx": i, **_meta(r)} for i, r in enumerate(_tsv(text, path))]
 
 
 def _read_stsb(text, path):
     return [{"sentence1": r.get("sentence1"), "sentence2": r.get("sentence2"),
-             "label": _float_or_none(r.get("score")), "idx": i} for i, r in enumerate(_tsv(text))]
+             "label": _float_or_none(r.get("score")), "idx": i, **_meta(r)} for i, r in enumerate(_tsv(text, path))]
 
 
 def _read_glue_pair(a: str, b: str, names: tuple):
     def read(text, path):
-        return [{a: r.get(a), b: r.get(b), "label": _label_index(r.get("label"), names), "idx": i}
-                for i, r in enumerate(_tsv(text))]
+        return [{a: r.get(a), b: r.get(b), "label": _label_index(r.get("label"), names), "idx": i, **_meta(r)}
+                for i, r in enumerate(_tsv(text, path))]
     return read
 
 
 def _read_sst2(text, path):
-    return [{"sentence": r.get("sentence"), "label": _int_or_none(r.get("label", "")), "idx": i}
-            for i, r in enumerate(_tsv(text))]
+    return [{"sentence": r.get("sentence"), "label": _int_or_none(r.get("label", "")), "idx": i, **_meta(r)}
+            for i, r in enumerate(_tsv(text, path))]
 
 
 def _read_cb(text, path):
@@ -227,12 +271,20 @@ def _read_bool_label(key: str, drop: tuple = ()):
 
 
 def _read_xsum(text, path):
-    return [{"document": r.get("document"), "summary": r.get("summary"), "id": str(r.get("id"))}
+    return [{"document": r.get("document"), "summary": r.get("summary"), "id": str(r.get("id")), **_meta(r)}
             for r in _jsonl(text, path)]
 
 
 def _read_json_list(text, path):
-    return json.loads(text)
+    """One JSON array of objects; it parses as a whole or not at all (then the error names the line)."""
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(rows, list) or not rows:
+        raise DataFileError(f"{path}: expected a non-empty JSON array of objects, found "
+                            f"{'an empty array' if rows == [] else 'a JSON ' + type(rows).__name__}")
+    return [r if isinstance(r, dict) else {"_bad": f"a JSON {type(r).__name__}, not an object"} for r in rows]
 
 
 def samsum_turns(row: dict) -> dict | str:
@@ -485,15 +537,37 @@ class TaskData:
         return text
 
 
+def _read_text(full: Path, member: str) -> str:
+    """The text of a file or zip member, or a :class:`DataFileError` naming it (binary, not UTF-8, no member)."""
+    name = f"{full}:{member}" if member else str(full)
+    try:
+        if member:
+            with zipfile.ZipFile(full) as zf:
+                raw = zf.read(member)
+        else:
+            raw = full.read_bytes()
+    except zipfile.BadZipFile as exc:
+        raise DataFileError(f"{full}: not a zip file ({exc})") from None
+    except KeyError:
+        raise DataFileError(f"{full}: the zip holds no member {member!r}") from None
+    if b"\0" in raw:
+        raise DataFileError(f"{name}: a binary file (NUL byte at offset {raw.index(0)}), not text")
+    try:
+        return raw.decode("utf-8-sig")  # MRPC starts with a BOM
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataFileError(f"{name}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}, "
+                            f"line {line})") from None
+
+
 def _read_file(root: Path, spec: str, read: Callable) -> list[dict]:
+    """Rows of one file, each with ``_where``: the file (as ``spec`` names it) and its line or item number."""
     path, _, member = spec.partition(":")
     full = root / path
-    if member:
-        with zipfile.ZipFile(full) as zf:
-            text = zf.read(member).decode("utf-8-sig")
-    else:
-        text = full.read_text(encoding="utf-8-sig")  # MRPC starts with a BOM
-    return read(text, spec)
+    rows = read(_read_text(full, member), f"{full}:{member}" if member else str(full))
+    for i, row in enumerate(rows):
+        row["_where"] = f"{spec} line {row.pop('_line')}" if "_line" in row else f"{spec} item {i}"
+    return rows
 
 
 def _local_plan(task: Task, split: str, root: Path | None, derive: bool):
@@ -568,12 +642,12 @@ def stsb_target(score: float) -> str:
 
 def _format(task: Task, row: dict) -> tuple[str, str, list[str]] | str:
     """``(source, target, references)`` for one raw row, or the reason it is malformed."""
-    if task.derive_row is not None and "_bad" not in row:
+    if row.get("_bad"):  # the parser found it malformed (every row has the key once one has)
+        return row["_bad"]
+    if task.derive_row is not None:
         row = task.derive_row(row)
         if isinstance(row, str):
             return row
-    if "_bad" in row:
-        return f"wrong field count: {row['_bad'][:3]}"
     values = {}
     for name in task.fields():
         value = row.get(name)
@@ -636,24 +710,34 @@ def load_task(name: str | Task, split: str = "validation", *, source: str = "aut
     if limit is not None:
         raw = raw.select(range(min(limit, len(raw))))
 
-    pairs, malformed = {"source": [], "target": [], "references": []}, []
-    for i, row in enumerate(raw):
-        out = _format(task, row)
-        if isinstance(out, str):
-            malformed.append((i, out))
-            continue
-        for key, value in zip(pairs, out):
-            pairs[key].append(value)
+    pairs, malformed = _pairs(task, raw)
     features = datasets.Features({"source": datasets.Value("string"), "target": datasets.Value("string"),
                                   "references": datasets.Sequence(datasets.Value("string"))})
     data = TaskData(task, split, datasets.Dataset.from_dict(pairs, features=features), used, origin, derived,
                     malformed)
+    examples = "; ".join(f"row {i}: {why}" for i, why in malformed[:3])
+    if not len(data):
+        raise DataFileError(f"{task.name}/{split}: none of the {len(raw)} rows of {origin} is well-formed "
+                            f"({examples})")
     if malformed:
-        examples = "; ".join(f"row {i}: {why}" for i, why in malformed[:3])
         warnings.warn(f"{task.name}/{split}: {len(malformed)} malformed row(s) of {len(raw)} dropped ({examples})",
                       MalformedRowsWarning, stacklevel=2)
     log.info("%s", data.summary())
     return data
+
+
+def _pairs(task: Task, raw) -> tuple[dict[str, list], list[tuple[int, str]]]:
+    """Columns source/target/references of the well-formed rows, and ``(row, where: why)`` of the others."""
+    pairs, malformed = {"source": [], "target": [], "references": []}, []
+    for i, row in enumerate(raw):
+        out = _format(task, row)
+        if isinstance(out, str):
+            where = row.get("_where")  # local files: "glue_rte/dev.tsv line 12"
+            malformed.append((i, f"{where}: {out}" if where else out))
+            continue
+        for key, value in zip(pairs, out):
+            pairs[key].append(value)
+    return pairs, malformed
 
 
 def encode(data: TaskData, tokenizer, max_source_length: int, max_target_length: int):

@@ -28,7 +28,7 @@ def generate_texts(model, tokenizer, sources: list[str], *, max_source_len: int,
         with torch.inference_mode():
             # an explicit cache: transformers sizes its own from the encoder depth (deeper decoders fail)
             gen = model.generate(**enc, num_beams=beams, do_sample=False, max_new_tokens=max_new_tokens,
-                                 past_key_values=empty_cache())  # (B, 1 + new tokens)
+                                 cache=empty_cache())  # (B, 1 + new tokens)
         for i, text in zip(rows, tokenizer.batch_decode(gen, skip_special_tokens=True)):
             out[i] = text.strip()
     return out

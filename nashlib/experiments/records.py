@@ -6,11 +6,11 @@ Each is a frozen dataclass stored as plain JSON through one pair, ``to_json`` / 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nashlib.training.runs import Record
 
-__all__ = ["Scores", "Sample", "CurvePoint", "PrunePoint", "samples"]
+__all__ = ["Scores", "Sample", "CurvePoint", "PrunePoint", "prune_trace", "samples"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,31 @@ class CurvePoint(Record):
     loss: float
 
 
+# the history keys a PrunePoint reads by name; every other number of a row is a loss term
+_TRACE_KEYS = {"step", "loss", "target", "expected_sparsity", "deterministic_sparsity", "lambda_1", "lambda_2",
+               "reg"}
+
+
 @dataclass(frozen=True)
 class PrunePoint(Record):
+    """One pruning step of the sparsity constraint's controller (the trace a reader sees it work by)."""
+
     step: int
-    loss: float  # the distillation loss (without the constraints' penalties)
-    target: float  # the sparsity constraint's target at that step
-    expected_sparsity: float
+    loss: float  # the training objective without the constraints' penalties
+    target: float  # the sparsity constraint's target at that step (warmed up linearly)
+    expected_sparsity: float  # from the hard-concrete probabilities, before the step: what the Lagrangian steers
+    deterministic_sparsity: float = float("nan")  # of the evaluation masks after the step: what compaction keeps
+    lambda_1: float = 0.0  # the multipliers after the step
+    lambda_2: float = 0.0
+    reg: float = 0.0  # the constraints' penalty R
+    terms: dict[str, float] = field(default_factory=dict)  # every other number of the row: kl, hidden_enc, ce...
+
+    @classmethod
+    def of(cls, row: dict) -> "PrunePoint":
+        """The point of one history row of ``nashlib.pruning.prune``."""
+        known = {k: row[k] for k in _TRACE_KEYS if k in row}
+        return cls(**known, terms={k: float(v) for k, v in row.items() if k not in _TRACE_KEYS})
+
+
+def prune_trace(history: list[dict]) -> list[PrunePoint]:
+    return [PrunePoint.of(row) for row in history]

@@ -27,14 +27,14 @@ from pathlib import Path
 from nashlib.data import tasks
 from nashlib.env import REPO_ROOT
 from nashlib.experiments.generation import generate_texts, score
-from nashlib.experiments.records import CurvePoint, PrunePoint, Sample, Scores, samples
+from nashlib.experiments.records import CurvePoint, PrunePoint, Sample, Scores, prune_trace, samples
 from nashlib.experiments.teachers import Teacher
 from nashlib.pruning.prune import PruneConfig, PruneReport, prune
 from nashlib.settings import StudentRecipe
 from nashlib.shapes import count_parameters
 from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
-from nashlib.training.runs import Record, Run, key
+from nashlib.training.runs import Identity, Record, Run, code_version, key
 
 __all__ = ["Student", "StudentInfo", "student", "student_run", "run_dir", "finetune_config"]
 
@@ -53,7 +53,7 @@ class StudentInfo(Record):
     prune_seconds: float
     finetune_seconds: float
     eval_seconds: float
-    prune_curve: list[PrunePoint]
+    prune_curve: list[PrunePoint]  # the whole pruning trace, one point per step (``nashlib.experiments.traces``)
     finetune_curve: list[CurvePoint]
     samples: list[Sample]
     predictions: list[str]  # one per validation row
@@ -93,7 +93,7 @@ def student_run(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root:
     """The run folder of a student: keyed by what makes it (pruning, fine-tuning, batch size), under its teacher's."""
     tcfg = teacher.config
     return Run(run_dir(root) / f"{tcfg.task}-{key(tcfg)}" /
-               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch)}")
+               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch, code_version())}")
 
 
 def _pruned(teacher: Teacher, cfg: PruneConfig, data, run: Run, stop_after, progress):
@@ -122,7 +122,7 @@ def _evaluate(teacher: Teacher, cfg, recipe, model, pruned, history, seconds, pr
         parameters=count_parameters(model), teacher_parameters=count_parameters(teacher.model),
         prune_seconds=round(prune_s, 1), finetune_seconds=round(train_s - prune_s, 1),
         eval_seconds=round(time.perf_counter() - t0, 1),
-        prune_curve=[PrunePoint(r["step"], r["loss"], r["target"], r["expected_sparsity"]) for r in prune_history],
+        prune_curve=prune_trace(prune_history),
         finetune_curve=[CurvePoint(r["step"], r["loss"]) for r in history],
         samples=samples(valid.dataset["source"], preds, valid.dataset["target"], 5), predictions=preds)
 
@@ -134,13 +134,21 @@ def student(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str
     ``stop_after`` ends the call after that many pruning or fine-tuning steps (as a killed run would)
     and returns None; calling again resumes.
     """
-    run, tcfg, tokenizer = student_run(teacher, cfg, recipe, root), teacher.config, teacher.tokenizer
-    if run.finished:
-        return Student(cfg, run.load_model(), tokenizer, run.folder, StudentInfo.from_json(run.info()))
-    t0 = time.perf_counter()
+    run = student_run(teacher, cfg, recipe, root)
+    with run.lock():  # a second process asking for the same student waits, then loads it
+        if run.finished:
+            return Student(cfg, run.load_model(), teacher.tokenizer, run.folder, StudentInfo.from_json(run.info()))
+        return _train(teacher, cfg, recipe, run, progress, stop_after)
+
+
+def _train(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, run: Run, progress: bool,
+           stop_after: int | None) -> Student | None:
+    tcfg, tokenizer, t0 = teacher.config, teacher.tokenizer, time.perf_counter()
     ft = finetune_config(cfg, recipe)
-    run.begin({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe})
     train = tasks.load_task(tcfg.task, "train", limit=tcfg.train_examples or None)
+    identity = Identity.of({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe}, teacher=teacher.model,
+                           data=[list(train.dataset["source"]), list(train.dataset["target"])])
+    run.begin({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe}, identity=identity)
     data = batches(tasks.encode(train, tokenizer, tcfg.max_source_len, tcfg.max_target_len), recipe.batch, cfg.seed,
                    tokenizer.pad_token_id)
     pruned = _pruned(teacher, cfg, data, run, stop_after, progress)

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from nashlib.data import tasks
+from nashlib.data.tokenizer import load_tokenizer, train_tokenizer
 from nashlib.env import REPO_ROOT
 from nashlib.experiments.generation import generate_texts, score
 from nashlib.experiments.records import CurvePoint, Sample, Scores, samples
@@ -38,51 +39,10 @@ from nashlib.settings import TeacherConfig
 from nashlib.shapes import Shape, load, t5_config
 from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
-from nashlib.training.runs import Record, Run, key
+from nashlib.training.runs import Identity, Record, Run, code_version, key
 
 __all__ = ["Teacher", "TeacherInfo", "get_teacher", "teacher_dir", "teacher_run", "train_tokenizer",
            "load_tokenizer"]
-
-
-# --------------------------------------------------------------------------------------------
-# Tokenizers
-# --------------------------------------------------------------------------------------------
-
-def train_tokenizer(texts: list[str], vocab_size: int):
-    """A Unigram tokenizer (SentencePiece-style, like T5's) trained on ``texts``.
-
-    ``<pad>`` is id 0, ``</s>`` id 1 (appended to every encoded text), ``<unk>`` id 2, as in T5.
-    Line breaks are kept (dialogues are line-structured) as their own ``\\n`` pieces. The trainer is
-    not bit-reproducible (pieces of near-equal score come out in another order from run to run), so a
-    teacher saves its tokenizer before training and a resumed run reuses it.
-    """
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(r"[ \t]*\r?\n[ \t]*"), "\n")])
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split("\n", "isolated"), pre_tokenizers.Metaspace()])
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
-                                      unk_token="<unk>", show_progress=False)
-    tok.train_from_iterator(texts, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    assert (fast.pad_token_id, fast.eos_token_id, fast.unk_token_id) == (0, 1, 2)
-    return fast
-
-
-def load_tokenizer(name_or_path: str):
-    """``AutoTokenizer.from_pretrained`` with an error that says what to do offline."""
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except (OSError, ValueError) as err:
-        raise OSError(f"could not load the tokenizer of {name_or_path!r} from a folder or the Hugging Face hub "
-                      f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). Without "
-                      "internet, pass a folder written by save_pretrained (model and tokenizer), or use the "
-                      "'cpu' profile, whose teachers are trained here from scratch.") from err
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,7 +85,7 @@ def teacher_dir(root: str | os.PathLike | None = None) -> Path:
 
 def teacher_run(cfg: TeacherConfig, root: str | os.PathLike | None = None) -> Run:
     """The run folder of the teacher ``cfg``, named by its task and the key of every field."""
-    return Run(teacher_dir(root) / f"{cfg.task}-{key(cfg)}")
+    return Run(teacher_dir(root) / f"{cfg.task}-{key(cfg, code_version())}")  # code: what trains it
 
 
 def _load(cfg: TeacherConfig, run: Run) -> Teacher:
@@ -137,7 +97,7 @@ def _scratch(cfg: TeacherConfig, run: Run, train: tasks.TaskData):
     """Tokenizer and randomly initialised T5 of a from-scratch teacher; the tokenizer is saved before training."""
     from transformers import T5ForConditionalGeneration
 
-    if (run.folder / "tokenizer").exists():  # a resumed run reuses its vocabulary (training it is not reproducible)
+    if (run.folder / "tokenizer").exists():  # a resumed run reuses its vocabulary (the same, and no retraining)
         tokenizer = load_tokenizer(str(run.folder / "tokenizer"))
     else:
         tokenizer = train_tokenizer(list(train.dataset["source"]) + list(train.dataset["target"]), cfg.vocab_size)
@@ -168,17 +128,26 @@ def get_teacher(cfg: TeacherConfig, root: str | os.PathLike | None = None, *, pr
     """The finished teacher of ``cfg``: loaded from the cache, or trained, scored and cached.
 
     ``stop_after`` ends training after that many steps of this call (as a killed run would) and returns
-    None; calling again resumes. Loading needs ``import nashlib`` only; nothing is trained twice.
+    None; calling again resumes. Loading needs ``import nashlib`` only; nothing is trained twice: a second
+    process asking for the same teacher waits for the first (``Run.lock``) and loads its result.
     """
     run = teacher_run(cfg, root)
-    if run.finished:
-        return _load(cfg, run)
+    if not run.finished and cfg.init != "scratch":
+        load_tokenizer(cfg.init)  # a model that cannot be had fails here, before any lock file or folder
+    with run.lock():
+        if run.finished:
+            return _load(cfg, run)
+        return _train(cfg, run, progress, stop_after)
+
+
+def _train(cfg: TeacherConfig, run: Run, progress: bool, stop_after: int | None) -> Teacher | None:
     t0 = time.perf_counter()
     if cfg.init != "scratch":  # first, so that a missing model fails before any data is read or folder made
         tokenizer, model = load_tokenizer(cfg.init), load(cfg.init)
     train = tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None)
     valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
-    run.begin(cfg)
+    data = [list(train.dataset["source"]), list(train.dataset["target"])]  # the rows it learns from
+    run.begin(cfg, identity=Identity.of(cfg, model=None if cfg.init == "scratch" else model, data=data))
     torch.manual_seed(cfg.seed)  # the initial weights of a scratch model
     if cfg.init == "scratch":
         tokenizer, model = _scratch(cfg, run, train)

@@ -19,11 +19,21 @@ Two details make the compact model compute exactly what the masked one did:
   (``sites.PruningMasks``): T5 ties its LM head to the embeddings, so a scale on a hidden dimension
   could not be folded into the embeddings alone. RMSNorm keeps dividing by the original ``d_model``
   (:class:`NashT5LayerNorm`), and the LM head keeps the original output scaling.
+
+The layout (:class:`NashLayout`) keeps each part's full head count, so an encoder and a decoder of
+different widths compact exactly, and ``nash_tied_lm_head`` records whether the LM head is the token
+embedding (transformers 5.x ties every T5 config; a v1.1 / Flan-T5 checkpoint loads untied). Loading is
+strict (:class:`_StrictLoading`): safetensors only, every key present and expected, every shape as the
+layout says, every weight finite; a layout that contradicts itself is refused when the config is made.
+Without ``import nashlib`` transformers does not know ``nash_t5`` (it reads no plugin entry points) and
+says so in its own words; :func:`nashlib.shapes.load` names the fix.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+from dataclasses import dataclass
 
 import torch
 from huggingface_hub.dataclasses import strict
@@ -34,21 +44,126 @@ from transformers.models.bart.modeling_bart import BartAttention
 from transformers.cache_utils import EncoderDecoderCache
 from transformers.models.t5.modeling_t5 import T5Attention, T5LayerNorm
 
-from nashlib.arch import PARTS, arch_of
+from nashlib.arch import PARTS, Attn, arch_of, set_position_bias
 from nashlib.pruning.masks import PruningMasks
 
 __all__ = ["NashT5Config", "NashT5ForConditionalGeneration", "NashT5Attention", "NashT5LayerNorm",
            "NashBartConfig", "NashBartForConditionalGeneration", "NashBartAttention", "SkippedSublayer",
-           "compact", "layout_of"]
+           "NashLayout", "LayerLayout", "compact", "layout_of"]
+
+
+@dataclass(frozen=True)
+class LayerLayout:
+    """What one layer of a compacted model kept: head indices (into the teacher's heads) and FFN units."""
+
+    heads: dict[str, tuple[int, ...]]  # "self" (and "cross" in a decoder) -> kept heads, strictly increasing
+    d_ff: int  # FFN units kept; 0: the FFN sublayer is gone
+
+
+@dataclass(frozen=True)
+class NashLayout:
+    """The per-layer shape of a compacted model, validated; stored in its config as plain JSON (``to_dict``).
+
+    Kept heads must be strictly increasing: T5 hands every layer the full position-bias table and each
+    attention slices its kept heads out of it in this order, so an unsorted or duplicated list would pair
+    heads with the wrong bias rows. Encoder and decoder may come from stacks of different head counts.
+    """
+
+    full_heads: dict[str, int]  # part -> the teacher's heads per attention of that part
+    full_d_model: int  # the teacher's hidden size (RMSNorm divides by it; the LM head scales by it)
+    layers: dict[str, tuple[LayerLayout, ...]]  # part -> one entry per layer
+
+    def to_dict(self) -> dict:
+        rows = {p: [{**{b: list(h) for b, h in row.heads.items()}, "d_ff": row.d_ff} for row in self.layers[p]]
+                for p in PARTS}
+        return {"full_num_heads": self.full_heads["encoder"], "decoder_full_num_heads": self.full_heads["decoder"],
+                "full_d_model": self.full_d_model, **rows}
+
+    @classmethod
+    def parse(cls, raw, d_model: int, depths: dict[str, int] | None = None) -> "NashLayout":
+        """``raw`` (a config's ``nash_layout``) checked against itself, ``d_model`` and the config's ``depths``."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"nash_layout={raw!r}; allowed: a dict written by nashlib.pruning.compact.compact()")
+        for key in ("full_num_heads", "full_d_model", *PARTS):
+            if key not in raw:
+                raise ValueError(f"nash_layout has no {key!r}; it was not written by compact(), or was edited")
+        enc_heads = _int("nash_layout.full_num_heads", raw["full_num_heads"], 1)
+        full = {"encoder": enc_heads, "decoder": _int("nash_layout.decoder_full_num_heads",
+                                                      raw.get("decoder_full_num_heads", enc_heads), 1)}
+        full_d = _int("nash_layout.full_d_model", raw["full_d_model"], d_model)
+        layers = {}
+        for part in PARTS:
+            rows = raw[part]
+            if not isinstance(rows, list):
+                raise ValueError(f"nash_layout[{part!r}]={rows!r}; allowed: a list with one entry per layer")
+            if depths is not None and len(rows) != depths[part]:
+                raise ValueError(f"layout lists {len(rows)} {part} layers, config has {depths[part]}")
+            blocks = ("self", "cross") if part == "decoder" else ("self",)
+            layers[part] = tuple(_layer_layout(row, f"nash_layout[{part!r}][{i}]", blocks, full[part])
+                                 for i, row in enumerate(rows))
+        return cls(full, full_d, layers)
+
+
+def _int(name: str, value, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name}={value!r}; allowed: an integer >= {low}")
+    return value
+
+
+def _layer_layout(row, where: str, blocks: tuple[str, ...], full_heads: int) -> LayerLayout:
+    """One layer's entry, checked: every block present, head indices in range and strictly increasing."""
+    if not isinstance(row, dict) or set(row) - {"ffn_kept"} != {*blocks, "d_ff"}:
+        raise ValueError(f"{where}={row!r}; allowed: a dict with exactly the keys {', '.join(blocks)}, d_ff")
+    heads = {}
+    for block in blocks:
+        kept = row[block]
+        ok = isinstance(kept, (list, tuple)) and all(isinstance(h, int) and not isinstance(h, bool) for h in kept)
+        if not ok or any(not 0 <= h < full_heads for h in kept) or any(a >= b for a, b in zip(kept, kept[1:])):
+            raise ValueError(f"{where}[{block!r}]={kept!r}; allowed: strictly increasing head indices "
+                             f"from 0 to {full_heads - 1} (no duplicates)")
+        heads[block] = tuple(kept)
+    return LayerLayout(heads, _int(f"{where}['d_ff']", row["d_ff"], 0))
+
+
+def _depths(config) -> dict[str, int]:
+    if config.model_type == "nash_t5":
+        return {"encoder": config.num_layers, "decoder": config.num_decoder_layers}
+    return {"encoder": config.encoder_layers, "decoder": config.decoder_layers}
+
+
+class _LayoutValidated:
+    """Config mixin: a ``nash_layout`` that contradicts itself or the config is refused when the config is made."""
+
+    def __post_init__(self, **kwargs):  # runs when the config is made, also by from_pretrained
+        super().__post_init__(**kwargs)
+        if self.nash_layout is not None:
+            NashLayout.parse(self.nash_layout, self.d_model, _depths(self))
+            if self.model_type == "nash_bart" and self.nash_layout["full_d_model"] != self.d_model:
+                raise ValueError(f"nash_layout.full_d_model={self.nash_layout['full_d_model']} but d_model="
+                                 f"{self.d_model}; BART is compacted without hidden-dimension pruning")
 
 
 @strict
-class NashT5Config(T5Config):
+class NashT5Config(_LayoutValidated, T5Config):
     model_type = "nash_t5"
-    # {"full_num_heads": H, "full_d_model": D,
+    # {"full_num_heads": H_encoder, "decoder_full_num_heads": H_decoder, "full_d_model": D,
     #  "encoder": [{"self": [kept head indices], "d_ff": units}, ...],
-    #  "decoder": [{"self": [...], "cross": [...], "d_ff": units}, ...]}
+    #  "decoder": [{"self": [...], "cross": [...], "d_ff": units}, ...]}   (see NashLayout)
     nash_layout: dict | None = None
+    # False: the LM head is a matrix of its own (T5 v1.1 / Flan-T5), not the token embedding. transformers 5.x
+    # always ties T5's head (it reads a checkpoint's tie_word_embeddings as the output-scaling flag), so the
+    # compacted model keeps this flag itself and leaves lm_head.weight out of the tied weights.
+    nash_tied_lm_head: bool = True
+
+
+def _cache_keyword(forward) -> str:
+    """The name under which ``forward`` takes the KV cache: ``cache`` from transformers 5.24, before it
+    ``past_key_values``. A subclass that read only the old name would decode with the position bias of
+    step 0 at every step (and leave the cache of an attention without heads unrecorded)."""
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+
+
+_T5_CACHE, _BART_CACHE = _cache_keyword(T5Attention.forward), _cache_keyword(BartAttention.forward)
 
 
 class NashT5Attention(T5Attention):
@@ -75,8 +190,9 @@ class NashT5Attention(T5Attention):
             return self.compute_bias(T, K, device=hidden_states.device, past_seen_tokens=past)
         return torch.zeros(1, self.full_heads, T, K, device=hidden_states.device, dtype=hidden_states.dtype)
 
-    def forward(self, hidden_states, mask=None, key_value_states=None, position_bias=None, past_key_values=None,
-                **kwargs):
+    def forward(self, hidden_states, mask=None, key_value_states=None, position_bias=None, cache=None,
+                past_key_values=None, **kwargs):
+        past_key_values = cache if cache is not None else past_key_values  # renamed to `cache` in transformers 5.24
         if position_bias is None:
             position_bias = self._full_bias(hidden_states, key_value_states, past_key_values)  # (1, H_full, T, K)
         if self.n_heads == 0:
@@ -85,7 +201,7 @@ class NashT5Attention(T5Attention):
             return torch.zeros_like(hidden_states), position_bias, None
         bias = position_bias if self.kept_heads is None else position_bias[:, self._kept_index(position_bias.device)]
         out, _, weights = super().forward(hidden_states, mask=mask, key_value_states=key_value_states,
-                                          position_bias=bias, past_key_values=past_key_values, **kwargs)
+                                          position_bias=bias, **{_T5_CACHE: past_key_values}, **kwargs)
         return out, position_bias, weights
 
 
@@ -140,56 +256,89 @@ def _shrink_ffn(block, ff, units: int, d_model: int) -> None:
     ff.wo = _linear(units, d_model, dev, dt)
 
 
-class _LayoutCheckedLoading:
-    """``from_pretrained`` that names the layout when a checkpoint's weights do not fit it."""
+class _StrictLoading:
+    """Model mixin: strict ``from_pretrained`` and an LM head that may stay untied (``config.nash_tied_lm_head``).
+
+    transformers loads a checkpoint leniently: a tensor missing from the file is initialised at random and only
+    listed, an unexpected one is dropped. A compacted model's shapes come from its config's layout, so a config
+    edited apart from its weights would load wrong weights silently. Here every expected key must be in the
+    file, no other key may be, every shape must match the layout, weights come from safetensors only, and
+    every loaded tensor must be finite. Not detectable: a layout edit that keeps every shape (kept head indices
+    replaced by other valid ones, a larger ``full_d_model``) and finite bytes overwritten in place.
+    """
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        keys = super().get_expanded_tied_weights_keys(all_submodels=all_submodels)
+        if not getattr(self.config, "nash_tied_lm_head", True):
+            keys.pop("lm_head.weight", None)
+        return keys
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        where = pretrained_model_name_or_path
+        for key, allowed in (("use_safetensors", True), ("ignore_mismatched_sizes", False)):
+            if kwargs.get(key, allowed) != allowed:
+                raise ValueError(f"{key}={kwargs[key]!r}; a compacted model loads only with {key}={allowed}")
+        want_info = kwargs.pop("output_loading_info", False)
         try:
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+            model, info = super().from_pretrained(where, *args, use_safetensors=True, output_loading_info=True,
+                                                  **kwargs)
         except (RuntimeError, ValueError) as err:
             if "mismatch" not in str(err):
                 raise
-            raise ValueError(
-                f"{pretrained_model_name_or_path}: the saved weights do not fit the per-layer layout in its "
-                f"config.json ('nash_layout'); the config and the weights come from different models, or one "
-                f"was edited. Re-save the model with save_pretrained. ({err})") from err
+            raise ValueError(f"{where}: the saved weights do not fit the per-layer layout in its config.json "
+                             f"('nash_layout'); {_EDITED} ({err})") from err
+        bad = {k: sorted(info[k]) for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if info.get(k)}
+        if bad:
+            listed = "; ".join(f"{k.replace('_', ' ')}: {', '.join(map(str, v[:6]))}" + (" ..." if len(v) > 6 else "")
+                               for k, v in bad.items())
+            raise ValueError(f"{where}: the saved weights do not fit the per-layer layout in its config.json "
+                             f"('nash_layout'): {listed}. {_EDITED}")
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise ValueError(f"{where}: weight {name!r} holds NaN or infinite values; the file is damaged")
+        return (model, info) if want_info else model
 
 
-class NashT5ForConditionalGeneration(_LayoutCheckedLoading, T5ForConditionalGeneration):
+_EDITED = ("The config and the weights come from different models, or one was edited; "
+           "re-save the model with save_pretrained.")
+
+
+class NashT5ForConditionalGeneration(_StrictLoading, T5ForConditionalGeneration):
     """T5 with a per-layer layout (see :class:`NashT5Config`); otherwise the stock model."""
 
     config_class = NashT5Config
 
     def __init__(self, config: NashT5Config):
-        layout = config.nash_layout
-        if not layout:
+        if not config.nash_layout:
             raise ValueError("NashT5Config.nash_layout is empty; build this model with nashlib.pruning.compact.compact()")
+        layout = NashLayout.parse(config.nash_layout, config.d_model, _depths(config))  # the config may have changed
         super().__init__(config)
-        H, D = layout["full_num_heads"], layout["full_d_model"]
         arch = arch_of(self)  # still the full T5 layout here
         for part in PARTS:
-            rows = layout[part]
-            if len(rows) != arch.depth(part):
-                raise ValueError(f"layout lists {len(rows)} {part} layers, config has {arch.depth(part)}")
-            for layer, row in enumerate(rows):
+            H = layout.full_heads[part]
+            table = arch.position_bias(part)
+            if table is not None and table.embedding_dim != H:  # encoder and decoder of different head counts
+                set_position_bias(arch.blocks[part]["self"][0].module, nn.Embedding(table.num_embeddings, H))
+            for layer, row in enumerate(layout.layers[part]):
                 for block, attn in arch.attentions(part, layer).items():
-                    _shrink_attention(attn.module, row[block], H, config.d_model)
-                _shrink_ffn(arch.layer_modules[part][layer], arch.blocks[part]["ffn"][layer].module, row["d_ff"],
+                    _shrink_attention(attn.module, row.heads[block], H, config.d_model)
+                _shrink_ffn(arch.layer_modules[part][layer], arch.blocks[part]["ffn"][layer].module, row.d_ff,
                             config.d_model)
-        if D != config.d_model:
+        if layout.full_d_model != config.d_model:
             for module in self.modules():
                 if isinstance(module, T5LayerNorm):
                     module.__class__ = NashT5LayerNorm
-                    module.full_d_model = D
-        self.model_dim = D  # the LM head's output scaling uses the original width
+                    module.full_d_model = layout.full_d_model
+        self.model_dim = layout.full_d_model  # the LM head's output scaling uses the original width
         self.post_init()  # initialise the resized projections like any T5 weight
 
 
 @strict
-class NashBartConfig(BartConfig):
+class NashBartConfig(_LayoutValidated, BartConfig):
     model_type = "nash_bart"
     nash_layout: dict | None = None  # as NashT5Config's, without hidden-dimension pruning
+    nash_tied_lm_head: bool = True  # False: the LM head is not the token embedding
 
 
 def _empty_cache_update(attn, hidden_states, past_key_values, head_dim) -> None:
@@ -203,10 +352,12 @@ def _empty_cache_update(attn, hidden_states, past_key_values, head_dim) -> None:
 class NashBartAttention(BartAttention):
     """A BART attention that may have no heads left: its output is then the output projection's bias."""
 
-    def forward(self, hidden_states, key_value_states=None, past_key_values=None, attention_mask=None, **kwargs):
+    def forward(self, hidden_states, key_value_states=None, cache=None, attention_mask=None, past_key_values=None,
+                **kwargs):
+        past_key_values = cache if cache is not None else past_key_values  # renamed to `cache` in transformers 5.24
         if self.num_heads > 0:
-            return super().forward(hidden_states, key_value_states=key_value_states,
-                                   past_key_values=past_key_values, attention_mask=attention_mask, **kwargs)
+            return super().forward(hidden_states, key_value_states=key_value_states, attention_mask=attention_mask,
+                                   **{_BART_CACHE: past_key_values}, **kwargs)
         if past_key_values is not None and key_value_states is None:
             _empty_cache_update(self, hidden_states, past_key_values, self.head_dim)
         bias = self.out_proj.bias
@@ -214,27 +365,24 @@ class NashBartAttention(BartAttention):
         return out, None
 
 
-class NashBartForConditionalGeneration(_LayoutCheckedLoading, BartForConditionalGeneration):
+class NashBartForConditionalGeneration(_StrictLoading, BartForConditionalGeneration):
     """BART with a per-layer layout of heads and FFN units (see :class:`NashBartConfig`)."""
 
     config_class = NashBartConfig
 
     def __init__(self, config: NashBartConfig):
-        layout = config.nash_layout
-        if not layout:
+        if not config.nash_layout:
             raise ValueError("NashBartConfig.nash_layout is empty; build this model with nashlib.pruning.compact.compact()")
+        layout = NashLayout.parse(config.nash_layout, config.d_model, _depths(config))
         super().__init__(config)
         d = config.d_model
         arch = arch_of(self)  # still the full BART layout here
         for part in PARTS:
-            rows = layout[part]
-            if len(rows) != arch.depth(part):
-                raise ValueError(f"layout lists {len(rows)} {part} layers, config has {arch.depth(part)}")
-            for i, (layer, row) in enumerate(zip(arch.layer_modules[part], rows)):
+            for i, (layer, row) in enumerate(zip(arch.layer_modules[part], layout.layers[part])):
                 for block, ref in arch.attentions(part, i).items():
                     attn = ref.module
                     attn.__class__ = NashBartAttention
-                    attn.num_heads = len(row[block])
+                    attn.num_heads = len(row.heads[block])
                     inner = attn.num_heads * attn.head_dim
                     dev, dt = attn.q_proj.weight.device, attn.q_proj.weight.dtype
                     for name in ("q_proj", "k_proj", "v_proj"):
@@ -242,8 +390,8 @@ class NashBartForConditionalGeneration(_LayoutCheckedLoading, BartForConditional
                     attn.out_proj = _linear(inner, d, dev, dt, bias=True)
                 fc1 = arch.blocks[part]["ffn"][i].inputs[0]
                 dev, dt = fc1.weight.device, fc1.weight.dtype
-                layer.fc1 = _linear(d, row["d_ff"], dev, dt, bias=True)
-                layer.fc2 = _linear(row["d_ff"], d, dev, dt, bias=True)
+                layer.fc1 = _linear(d, row.d_ff, dev, dt, bias=True)
+                layer.fc2 = _linear(row.d_ff, d, dev, dt, bias=True)
         self.post_init()
 
 
@@ -328,30 +476,56 @@ def compact(model, masks: PruningMasks | None = None):
 
 
 def _empty_compacted(model, arch, layout: dict, d_kept: int):
-    """The compacted model class with ``layout``'s shape (config copied from ``model``), weights not yet set."""
-    H = arch.blocks["encoder"]["self"][0].width
-    rows_only = {p: [{k: v for k, v in row.items() if k != "ffn_kept"} for row in rows] for p, rows in layout.items()}
+    """The compacted model class with ``layout``'s shape (config copied from ``model``), weights not yet set.
+
+    Each part keeps its own full head count (a model built with other widths in the encoder than in the
+    decoder), and whether the LM head is the token embedding is read from the weights themselves: on
+    transformers 5.x a T5 config always says tied, while a v1.1 / Flan-T5 checkpoint loads untied."""
+    full_heads = {p: arch.blocks[p]["self"][0].width for p in PARTS}
+    rows = {p: [{k: v for k, v in row.items() if k != "ffn_kept"} for row in layout[p]] for p in PARTS}
+    nash = NashLayout.parse({"full_num_heads": full_heads["encoder"], "decoder_full_num_heads": full_heads["decoder"],
+                             "full_d_model": arch.d_model, **rows}, d_kept)
     cfg = model.config.to_dict()
     for key in ("model_type", "architectures", "transformers_version", "nash_layout", "nash_encoder"):
         cfg.pop(key, None)
-    cfg["nash_layout"] = {"full_num_heads": H, "full_d_model": arch.d_model, **rows_only}
+    out, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    cfg.update(nash_layout=nash.to_dict(), nash_tied_lm_head=out is None or out.weight is emb.weight)
     if arch.family == "t5":
-        cfg.update({arch.depth_keys[p]: len(layout[p]) for p in PARTS}, d_model=d_kept, num_heads=H)
+        cfg.update({arch.depth_keys[p]: len(layout[p]) for p in PARTS}, d_model=d_kept, num_heads=full_heads["encoder"])
         cfg["tie_word_embeddings"] = bool(model.config.scale_decoder_outputs)  # T5Config reads it as the scaling flag
         return NashT5ForConditionalGeneration(NashT5Config(**cfg))
     return NashBartForConditionalGeneration(NashBartConfig(**cfg))
 
 
+def _projection_storage(arch) -> set[int]:
+    """Data pointers of every attention and FFN projection of ``arch`` (filled per kept unit, not copied whole)."""
+    linears = [lin for part in PARTS for refs in arch.blocks[part].values() for ref in refs if ref is not None
+               for lin in ([ref.q, ref.k, ref.v, ref.o] if isinstance(ref, Attn) else [*ref.inputs, ref.output])]
+    return {p.data_ptr() for lin in linears for p in lin.parameters()}
+
+
 def _copy_unchanged(model, new, D: int, hk: torch.Tensor) -> None:
-    """Copy every tensor that keeps its shape (embeddings, norms, position tables); slice hidden dims of the rest."""
-    old_state, new_state = model.state_dict(), new.state_dict()
-    for key, value in new_state.items():
+    """Copy every tensor that is not a projection (embeddings, LM head, norms, position tables), slicing kept
+    hidden dimensions where the width changed.
+
+    Every such tensor of ``new`` must be filled, and tensors ``new`` ties together must receive equal values:
+    an error names the tensor, where a skip or an overwrite would silently change the logits."""
+    projections, old_state, written = _projection_storage(arch_of(new)), model.state_dict(), {}
+    for key, value in new.state_dict().items():
+        if value.numel() == 0 or value.data_ptr() in projections:
+            continue
         src = old_state.get(key)
-        if src is not None and src.shape == value.shape:
-            value.copy_(src)
-        elif src is not None and src.dim() >= 1 and src.shape[-1] == D and value.shape[-1] == len(hk) and \
-                src.shape[:-1] == value.shape[:-1]:
-            value.copy_(src[..., hk])  # token embeddings and layer-norm weights: hidden dimensions kept
+        if src is not None and src.shape != value.shape and src.dim() >= 1 and src.shape[-1] == D \
+                and value.shape[-1] == len(hk) and src.shape[:-1] == value.shape[:-1]:
+            src = src[..., hk]  # token embeddings, LM head and layer-norm weights: hidden dimensions kept
+        if src is None or src.shape != value.shape:
+            raise RuntimeError(f"compaction cannot fill {key} {tuple(value.shape)} from the source model "
+                               f"({'no such tensor' if src is None else tuple(src.shape)})")
+        first = written.setdefault(value.data_ptr(), src)
+        if first is not src and not torch.equal(first, src):
+            raise RuntimeError(f"compaction: {key} is tied to another tensor of the compacted model, "
+                               "but the source model's values differ")
+        value.copy_(src)
 
 
 def _copy_attention(z, where: tuple, old, new_ref, heads: list[int], hk: torch.Tensor) -> None:

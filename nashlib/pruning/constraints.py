@@ -52,7 +52,7 @@ def target_schedule(step: int, *, target: float, warmup_steps: int) -> float:
 class Constraint:
     """``measure()`` (a differentiable function of the masks) pushed towards a target that warms up from 0."""
 
-    names = ("target", "measure", "lambda_1", "lambda_2")  # trace row keys, renamed by subclasses
+    names = ("target", "measure", "deterministic", "lambda_1", "lambda_2")  # trace row keys, renamed by subclasses
 
     def __init__(self, masks: PruningMasks, target: float, warmup_steps: int):
         self.masks, self.lagrangian = masks, Lagrangian()
@@ -60,6 +60,11 @@ class Constraint:
         self._last = (0.0, 0.0)  # (target, measure) of the latest penalty
 
     def measure(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def deterministic(self) -> float:
+        """The measured quantity under the evaluation masks: what the compacted model keeps. The
+        Lagrangian steers :meth:`measure`, the expectation over stochastic masks, a proxy of this one."""
         raise NotImplementedError
 
     def penalty(self, step: int) -> torch.Tensor:
@@ -70,10 +75,12 @@ class Constraint:
         return self.lagrangian(value, target)
 
     def trace(self) -> dict[str, float]:
-        """The history row of the latest step: target, measured value, multipliers (after the step)."""
+        """The history row of the latest step: target, expected value, deterministic value and multipliers
+        (the last two after the step)."""
         target, value = self._last
         lag = self.lagrangian
-        return dict(zip(self.names, (target, value, float(lag.lambda_1.detach()), float(lag.lambda_2.detach()))))
+        return dict(zip(self.names, (target, value, self.deterministic(), float(lag.lambda_1.detach()),
+                                     float(lag.lambda_2.detach()))))
 
     def finish(self, student, decoder_map: list[int]) -> tuple[object, list[int]]:
         """After training: the student and decoder map that remain (a constraint may remove layers)."""
@@ -87,7 +94,7 @@ class Constraint:
 class Sparsity(Constraint):
     """Expected sparsity of ``scope`` ("encoder" for NASH, "model" for CoFi-T5) at ``target``."""
 
-    names = ("target", "expected_sparsity", "lambda_1", "lambda_2")
+    names = ("target", "expected_sparsity", "deterministic_sparsity", "lambda_1", "lambda_2")
 
     def __init__(self, masks: PruningMasks, scope: str, target: float, warmup_steps: int):
         super().__init__(masks, target, warmup_steps)
@@ -95,6 +102,9 @@ class Sparsity(Constraint):
 
     def measure(self) -> torch.Tensor:
         return self.masks.expected_sparsity(self.scope)
+
+    def deterministic(self) -> float:
+        return self.masks.sparsity_report()[f"{self.scope}_actual"]
 
 
 def encoder_sparsity(masks: PruningMasks, target: float, warmup_steps: int) -> Sparsity:
@@ -112,7 +122,8 @@ class LayerCount(Constraint):
     number of kept layers after the step.
     """
 
-    names = ("layer_target", "dropped_layers_share", "layer_lambda_1", "layer_lambda_2")
+    names = ("layer_target", "dropped_layers_share", "deterministic_dropped_layers_share", "layer_lambda_1",
+             "layer_lambda_2")
 
     def __init__(self, masks: PruningMasks, keep: int, warmup_steps: int, part: str = "decoder"):
         self.part, self.keep = part, keep
@@ -122,6 +133,9 @@ class LayerCount(Constraint):
 
     def measure(self) -> torch.Tensor:
         return 1 - self.masks.expected_layers(self.part) / self.total
+
+    def deterministic(self) -> float:
+        return 1 - float((self.masks.deterministic()[f"{self.part}_layer"] > 0).sum()) / self.total
 
     def trace(self) -> dict[str, float]:
         return {**super().trace(), f"expected_{self.part}_layers": float(self.masks.expected_layers(self.part))}

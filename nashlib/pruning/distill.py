@@ -1,6 +1,6 @@
 """Distillation losses (Section 4.3): KL on logits + MSE on hidden states + the Lagrangian term.
 
-    L = KL(student || teacher) + lambda_enc * sum_l MSE(H_enc,s^l, H_enc,t^l)
+    L = w * T^2 * KL_T + lambda_enc * sum_l MSE(H_enc,s^l, H_enc,t^l)
                               + lambda_dec * sum_l MSE(H_dec,s^l, H_dec,t^map(l)) + R
 
 Hidden states are the raw outputs of each block, captured by forward hooks (:class:`BlockOutputs`).
@@ -9,6 +9,17 @@ blocks 1..n-1 and then the *final layer norm's* output, so the last block's raw 
 a student layer mapped to a middle teacher layer would be compared with a normalised tensor.
 The encoder is matched layer for layer; each kept decoder layer is matched with the teacher layer it
 was copied from (``decoder_map``, e.g. [0, 5, 11]).
+
+The logit term comes in named variants (:data:`DISTILL`), because the paper's text and the released
+code differ:
+
+- ``"paper"``: KL(student || teacher) at temperature 1, weight 1, as Section 4.3 writes ``KLD(f || g)``;
+- ``"released"``: what the released code's ``calculate_distillation_loss`` computes,
+  ``kl_div(log_softmax(s / T), softmax(t / T)) * T^2`` = KL(teacher || student) with T = 2, weighted by
+  ``distill_ce_loss_alpha`` = 0.5 (it averages over sequences with ``batchmean``; here, as for the other
+  variants, over the target tokens that count);
+- ``"none"``: no logit distillation: the released training step in fact computes the line above only in
+  a comment and trains on cross-entropy on the labels plus the Lagrangian (its layer loss is forced to 0).
 """
 
 from __future__ import annotations
@@ -16,9 +27,27 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from dataclasses import dataclass
+
 from nashlib.arch import PARTS, arch_of
 
-__all__ = ["BlockOutputs", "kl_logits", "distillation_loss"]
+__all__ = ["BlockOutputs", "KD", "DISTILL", "kl_logits", "logit_distillation", "distillation_loss"]
+
+
+@dataclass(frozen=True)
+class KD:
+    """A logit-distillation variant: ``weight * T^2 * KL`` in ``direction`` at temperature ``T``."""
+
+    direction: str  # "student||teacher" or "teacher||student"
+    temperature: float
+    weight: float
+
+
+DISTILL: dict[str, KD | None] = {
+    "paper": KD("student||teacher", 1.0, 1.0),  # Section 4.3: KLD(f || g), f the student
+    "released": KD("teacher||student", 2.0, 0.5),  # calculate_distillation_loss of the released trainer
+    "none": None,  # cross-entropy on the labels: the released training step's effective objective
+}
 
 
 class BlockOutputs:
@@ -68,6 +97,17 @@ def kl_logits(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor |
     return (per_token * mask).sum() / mask.sum().clamp_min(1) * temperature ** 2
 
 
+def logit_distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
+                       variant: str = "paper") -> torch.Tensor:
+    """The logit term of :data:`DISTILL` ``[variant]``: ``weight * kl_logits(...)`` (0 for ``"none"``)."""
+    if variant not in DISTILL:
+        raise ValueError(f"variant={variant!r}; allowed: {', '.join(map(repr, DISTILL))}")
+    kd = DISTILL[variant]
+    if kd is None:
+        return student.new_zeros(())
+    return kd.weight * kl_logits(student, teacher, mask, kd.temperature, kd.direction)
+
+
 def _mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if mask is None:
         return F.mse_loss(a, b)
@@ -79,8 +119,9 @@ def distillation_loss(student_logits, teacher_logits, student_blocks: BlockOutpu
                       *, decoder_map: list[int], encoder_map: list[int] | None = None, labels: torch.Tensor | None = None,
                       attention_mask: torch.Tensor | None = None, lambda_enc: float = 1e-3,
                       lambda_dec: float = 1e-3, temperature: float = 1.0,
-                      direction: str = "student||teacher") -> dict[str, torch.Tensor]:
-    """Every term of the NASH objective except R; returns the terms and their weighted sum ``loss``."""
+                      direction: str = "student||teacher", kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
+    """Every term of the NASH objective except R; returns the terms (``kl`` unweighted) and their weighted
+    sum ``loss = kl_weight * kl + lambda_enc * enc + lambda_dec * dec``."""
     s_enc, t_enc = student_blocks.outputs["encoder"], teacher_blocks.outputs["encoder"]
     s_dec, t_dec = student_blocks.outputs["decoder"], teacher_blocks.outputs["decoder"]
     if encoder_map is None and len(s_enc) != len(t_enc):
@@ -97,5 +138,5 @@ def distillation_loss(student_logits, teacher_logits, student_blocks: BlockOutpu
     kl = kl_logits(student_logits, teacher_logits, target_mask, temperature, direction)
     enc = sum(_mse(s, t_enc[j], attention_mask) for s, j in zip(s_enc, encoder_map))
     dec = sum(_mse(s, t_dec[j], target_mask) for s, j in zip(s_dec, decoder_map))
-    loss = kl + lambda_enc * enc + lambda_dec * dec
+    loss = kl_weight * kl + lambda_enc * enc + lambda_dec * dec
     return {"loss": loss, "kl": kl, "hidden_enc": enc, "hidden_dec": dec}

@@ -16,6 +16,19 @@ unit keeps the *scale* ``sigmoid(log_alpha / beta * 0.8)``, a number in (0, 1) t
 deterministic model. Compaction folds the scales into the weights, so the compact model computes the
 same function.
 
+The count is decided per *group* of ``group`` consecutive units. The paper does not say how; the
+released NASH code and CoFi (``L0Module._deterministic_z``, called once per layer) decide it per
+layer: a head mask of L layers x H heads is L groups of H, and a whole-sublayer mask (one unit per
+layer) is L groups of 1, so a sublayer is closed exactly when ``P(z > 0) < 1/2``. ``group=None`` (the
+whole vector, one group) ranks all units together: the hidden-dimension mask is one vector, so there
+the two rules coincide; for per-layer masks it is this library's earlier, global rule.
+:class:`nashlib.pruning.masks.PruningMasks` chooses the groups (its ``deterministic`` option).
+
+Initialisation: ``log_alpha`` starts at a drop rate's log-odds or at a fixed value, plus noise of
+std 0.01 (as ``reset_loga`` in the released code). Note that :meth:`HardConcrete.clamp_` bounds it to
+[ln 0.01, ln 100], so a mask started at 10 (``P(z > 0) = 1 - 1e-5``) sits at ln 100 (``0.998``) after
+the first optimizer step, as in the released code.
+
 The Lagrangian that steers the expected sparsity, and the constraints it serves, are in
 ``nashlib.pruning.constraints``.
 """
@@ -40,20 +53,25 @@ class HardConcrete(nn.Module):
     """``n`` hard-concrete gates.
 
     ``init`` is either a *drop rate* in (0, 1) (0.5 gives ``log_alpha`` mean 0, i.e. an even chance)
-    or, with ``init_log_alpha``, a fixed mean ``log_alpha`` (the reference code starts head and layer
-    masks at 10, i.e. almost surely kept). A little noise (std 0.01) breaks ties between units.
+    or, with ``init_log_alpha``, a fixed mean ``log_alpha`` (the released code starts head, layer and
+    hidden masks at 10, i.e. almost surely kept). A little noise (std 0.01) breaks ties between units.
+    ``group``: units per group of the deterministic mask (a divisor of ``n``; None: one group of all
+    ``n``), e.g. the heads of one layer.
     """
 
     def __init__(self, n: int, *, droprate_init: float = 0.5, init_log_alpha: float | None = None,
-                 name: str = "mask"):
+                 group: int | None = None, name: str = "mask"):
         super().__init__()
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"{name}: n={n!r}; a mask needs at least one unit")
+        group = n if group is None else group
+        if not isinstance(group, int) or isinstance(group, bool) or group < 1 or n % group:
+            raise ValueError(f"{name}: group={group!r}; allowed: None or a positive divisor of n={n}")
         if init_log_alpha is None:
             if not 0.0 < droprate_init < 1.0:
                 raise ValueError(f"{name}: droprate_init={droprate_init!r}; allowed: 0 < droprate_init < 1")
             init_log_alpha = math.log(1 - droprate_init) - math.log(droprate_init)
-        self.name = name
+        self.name, self.group = name, group
         self.log_alpha = nn.Parameter(torch.full((n,), float(init_log_alpha)))
         with torch.no_grad():
             self.log_alpha.add_(torch.randn(n) * 0.01)
@@ -84,15 +102,19 @@ class HardConcrete(nn.Module):
 
     @torch.no_grad()
     def deterministic(self) -> torch.Tensor:
-        """The evaluation mask: expected number of zeros set to 0, the rest keep their scale in (0, 1)."""
-        num_zeros = self.n - int(round(self.expected_kept().item()))
-        z = torch.sigmoid(self.log_alpha / TEMPERATURE * SCALE_FACTOR)
-        if num_zeros > 0:
-            z[torch.topk(self.log_alpha, k=num_zeros, largest=False).indices] = 0.0
-        return z  # (n,)
+        """The evaluation mask: in each group, the expected number of zeros (rounded half to even, as
+        Python's ``round`` in the released code) set to 0 at the smallest ``log_alpha``; every other unit
+        keeps its scale in (0, 1)."""
+        log_alpha = self.log_alpha.view(-1, self.group)  # (groups, group)
+        kept = self.prob_nonzero().view(-1, self.group).sum(1)  # (groups,) expected kept units
+        num_zeros = torch.round(self.group - kept)  # (groups,)
+        rank = log_alpha.argsort(dim=1, stable=True).argsort(dim=1)  # (groups, group); 0 = smallest
+        z = torch.sigmoid(log_alpha / TEMPERATURE * SCALE_FACTOR)
+        z[rank < num_zeros[:, None]] = 0.0
+        return z.flatten()  # (n,)
 
     def forward(self) -> torch.Tensor:
         return self.sample() if self.training else self.deterministic()
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}, n={self.n}"
+        return f"name={self.name!r}, n={self.n}, group={self.group}"

@@ -10,21 +10,31 @@
 
 With d_s = 1 every uniform rule and ``low`` keep layer 0 (the layer that holds T5's relative
 position bias); ``high`` keeps the last layer. ``keep_decoder_layers`` copies the kept layers into a new
-model, renumbers their cache indices, and moves the position-bias table into the new first layer when
-layer 0 was dropped, so ``high`` selections still see positions.
+model, renumbers their cache indices, and, when layer 0 was dropped (``high``), gives the new first layer the
+position bias by ``position_bias``:
+
+- ``"move"`` (the default): layer 0's table moves into the new first layer, so the kept layers still see
+  positions. The better model, but not what the paper's Table 3 measured;
+- ``"zero"`` (the released code): its compacted T5 builds the remaining blocks without a table, so they
+  add a zero bias. Here the new first layer holds a table of zeros, frozen (``requires_grad=False``)
+  while pruning: the same function, and a checkpoint that stock loaders and compaction read like any
+  other (the compacted model's own fine-tuning may then train it, as it trains every weight).
 """
 
 from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 
 from nashlib.arch import PARTS, arch_of, set_position_bias
 
-__all__ = ["STRATEGIES", "select_layers", "keep_decoder_layers", "keep_encoder_layers", "keep_layers"]
+__all__ = ["STRATEGIES", "POSITION_BIAS", "select_layers", "keep_decoder_layers", "keep_encoder_layers",
+           "keep_layers"]
 
 STRATEGIES = ("uniform", "uniform-paper", "low", "high")
+POSITION_BIAS = ("move", "zero")  # what the new first layer gets when layer 0 is dropped
 
 
 def select_layers(num_layers: int, keep: int, strategy: str = "uniform") -> list[int]:
@@ -49,9 +59,9 @@ def select_layers(num_layers: int, keep: int, strategy: str = "uniform") -> list
     return [(L - 1) // (keep - 1) * i for i in range(keep)]
 
 
-def keep_decoder_layers(model, indices: list[int]):
+def keep_decoder_layers(model, indices: list[int], position_bias: str = "move"):
     """A copy of ``model`` whose decoder keeps only the layers ``indices`` (in that order)."""
-    return keep_layers(model, "decoder", indices)
+    return keep_layers(model, "decoder", indices, position_bias)
 
 
 def keep_encoder_layers(model, indices: list[int]):
@@ -59,10 +69,13 @@ def keep_encoder_layers(model, indices: list[int]):
     return keep_layers(model, "encoder", indices)
 
 
-def keep_layers(model, part: str, indices: list[int]):
-    """A copy of ``model`` whose ``part`` ("encoder" or "decoder") keeps only the layers ``indices``."""
+def keep_layers(model, part: str, indices: list[int], position_bias: str = "move"):
+    """A copy of ``model`` whose ``part`` ("encoder" or "decoder") keeps only the layers ``indices``;
+    ``position_bias`` ("move" or "zero") matters only when layer 0 is not among them."""
     if part not in PARTS:
         raise ValueError(f"part={part!r}; allowed: 'encoder', 'decoder'")
+    if position_bias not in POSITION_BIAS:
+        raise ValueError(f"position_bias={position_bias!r}; allowed: 'move', 'zero'")
     arch = arch_of(model)
     if arch.compacted:
         raise ValueError(f"model type {arch.name!r} is not supported for layer selection; supported: t5, bart")
@@ -73,6 +86,8 @@ def keep_layers(model, part: str, indices: list[int]):
     new = copy.deepcopy(model)
     arch = arch_of(new)
     table = arch.position_bias(part)  # T5: computed in layer 0 for every layer; None for BART
+    if table is not None and indices[0] != 0 and position_bias == "zero":
+        table = nn.Embedding.from_pretrained(torch.zeros_like(table.weight), freeze=True)  # a zero bias
     for pos, i in enumerate(indices):
         for attn in arch.attentions(part, i).values():
             attn.module.layer_idx = pos  # its slot in the KV cache

@@ -15,6 +15,26 @@ are deterministic in eval mode. Sparsity is counted from the model's real shapes
 costs: a head costs ``4 * d_model * d_kv``, an FFN unit ``2 * d_model`` (``3 * d_model`` when gated);
 with a hidden mask each of those scales with the kept share of ``d_model``. Embeddings are not
 counted, as in the paper.
+
+Two choices the paper's text leaves open (it states neither) follow the released code (NASH's and
+CoFi's ``models/l0_module.py``) by default; this library's earlier behaviour is one named option away:
+
+- ``init="released"``: heads, whole sublayers, whole layers and hidden dimensions start at
+  ``log_alpha`` ``open_log_alpha`` (10: almost surely kept) and only FFN units at the drop-rate init
+  (``droprate_init`` 0.5 -> ``log_alpha`` 0), so only FFN units add to the expected sparsity at step 0:
+  their share times ``Q(z <= 0) = 0.168``, 0.11 (NASH) and 0.10 (CoFi-T5) on the tiny shape.
+  ``init="droprate"`` (the earlier behaviour) starts heads and hidden dimensions at the drop rate too
+  (whole-sublayer and layer masks stay at ``open_log_alpha``): expected sparsity 0.17 (NASH) and 0.31
+  (CoFi-T5) at step 0 with target 0, and each CoFi step drops every hidden dimension with probability
+  0.17.
+- ``deterministic="per_layer"``: the evaluation mask's count rule (:mod:`.hardconcrete`) is applied
+  per layer: the heads or FFN units of each layer, and each whole sublayer on its own (closed when
+  ``P(z > 0) < 1/2``). ``deterministic="global"`` (the earlier behaviour) ranks all layers' units of a
+  mask together. The hidden mask is one vector shared by all layers and a whole-layer mask is a
+  selection among one part's layers (its count is what :class:`~.constraints.LayerCount` steers), so
+  both are one group under either rule: there per_layer and global coincide. As ``clamp_`` keeps
+  ``P(z > 0) >= 0.047``, the per-layer count keeps at least ``round(0.047 * d_ff)`` FFN units in every
+  layer (the released code too); only a whole-FFN mask (``ffn_layer``) closes a layer's FFN.
 """
 
 from __future__ import annotations
@@ -25,7 +45,7 @@ from torch import nn
 from nashlib.arch import PARTS, Attn, FFN, arch_of
 from nashlib.pruning.hardconcrete import HardConcrete
 
-__all__ = ["MASK_TYPES", "PruningMasks"]
+__all__ = ["DETERMINISTIC", "INITS", "MASK_TYPES", "PruningMasks"]
 
 
 # mask type -> (unit, description). NASH uses heads + ffn_units on the encoder; CoFi uses all.
@@ -37,6 +57,9 @@ MASK_TYPES = {
     "hidden": "hidden dimensions (shared by every layer; T5 only)",
     "layer": "whole layers (binary at evaluation; T5 only): learned layer selection",
 }
+INITS = ("released", "droprate")  # initial log_alpha: see the module docstring
+DETERMINISTIC = ("per_layer", "global")  # groups of the evaluation mask's count rule
+_AT_DROPRATE = {"released": ("ffn_units",), "droprate": ("ffn_units", "heads", "hidden")}
 
 
 class PruningMasks(nn.Module):
@@ -48,27 +71,38 @@ class PruningMasks(nn.Module):
     """
 
     def __init__(self, model: nn.Module, *, types=("heads", "ffn_units"), parts=("encoder",),
-                 droprate_init: float = 0.5, layer_init_log_alpha: float = 10.0):
+                 init: str = "released", deterministic: str = "per_layer", droprate_init: float = 0.5,
+                 open_log_alpha: float = 10.0):
         super().__init__()
         types, parts = tuple(types), tuple(parts)
-        for t in types:
-            if t not in MASK_TYPES:
-                raise ValueError(f"unknown mask type {t!r}; allowed: {', '.join(MASK_TYPES)}")
-        for p in parts:
-            if p not in PARTS:
-                raise ValueError(f"unknown part {p!r}; allowed: 'encoder', 'decoder'")
+        _check_options(types, parts, init, deterministic, droprate_init)
         self.arch = arch_of(model)
         if self.arch.compacted:
             raise ValueError(f"masks go on a dense model (model type 't5' or 'bart'), not on a compacted "
                              f"{self.arch.name!r}")
-        for t in ("hidden", "layer"):
-            if t in types and self.arch.family != "t5":
-                raise ValueError(f"mask type {t!r} is supported on T5 only (pre-norm residual blocks make it "
-                                 f"exact to compact there); got model type {self.arch.name!r}")
+        if "hidden" in types and self.arch.family != "t5":
+            raise ValueError(
+                f"mask type 'hidden' is supported on T5 only; got model type {self.arch.name!r}. BART is "
+                f"post-LayerNorm (LayerNorm(x + sublayer(x))): a pruned hidden dimension does not stay zero "
+                f"through the residual and the LayerNorm's mean, variance and bias, so compaction could not "
+                f"be exact. On BART drop 'hidden' from the types (heads, ffn_units, mha_layer, ffn_layer "
+                f"work there), or prune a T5")
+        if "layer" in types and self.arch.family != "t5":
+            raise ValueError(f"mask type 'layer' is supported on T5 only (pre-norm residual blocks make it "
+                             f"exact to compact there); got model type {self.arch.name!r}")
         self.types, self.parts = types, parts
+        self.init, self.deterministic_rule = init, deterministic
+        self.droprate_init, self.open_log_alpha = droprate_init, open_log_alpha
         self.model_ref = [model]  # not a submodule: masks are saved on their own
         self.masks = nn.ModuleDict()
-        for part in parts:
+        self._build()
+        self._z: dict[str, torch.Tensor] | None = None
+        self._handles = []
+
+    def _build(self) -> None:
+        """One :class:`HardConcrete` per (part, block, type), in a fixed order (the seed's noise follows it)."""
+        types = self.types
+        for part in self.parts:
             for block, refs in self.arch.blocks[part].items():
                 n_layers = len(refs)
                 if block == "ffn":
@@ -76,26 +110,38 @@ class PruningMasks(nn.Module):
                         units = {r.width for r in refs}
                         if len(units) != 1:
                             raise ValueError(f"{part} FFNs differ in width {sorted(units)}: mask a dense model")
-                        self.masks[f"{part}_ffn_ffn_units"] = HardConcrete(
-                            n_layers * units.pop(), droprate_init=droprate_init, name=f"{part}_ffn_ffn_units")
+                        width = units.pop()
+                        self._new(f"{part}_ffn_ffn_units", "ffn_units", n_layers * width, width)
                     if "ffn_layer" in types:
-                        self.masks[f"{part}_ffn_ffn_layer"] = HardConcrete(
-                            n_layers, init_log_alpha=layer_init_log_alpha, name=f"{part}_ffn_ffn_layer")
+                        self._new(f"{part}_ffn_ffn_layer", "ffn_layer", n_layers, 1)
                 else:
                     if "heads" in types:
-                        self.masks[f"{part}_{block}_heads"] = HardConcrete(
-                            n_layers * refs[0].n_heads, droprate_init=droprate_init, name=f"{part}_{block}_heads")
+                        self._new(f"{part}_{block}_heads", "heads", n_layers * refs[0].n_heads, refs[0].n_heads)
                     if "mha_layer" in types:
-                        self.masks[f"{part}_{block}_mha_layer"] = HardConcrete(
-                            n_layers, init_log_alpha=layer_init_log_alpha, name=f"{part}_{block}_mha_layer")
+                        self._new(f"{part}_{block}_mha_layer", "mha_layer", n_layers, 1)
         if "hidden" in types:
-            self.masks["hidden"] = HardConcrete(self.arch.d_model, droprate_init=droprate_init, name="hidden")
+            self._new("hidden", "hidden", self.arch.d_model, None)
         if "layer" in types:
-            for part in parts:
-                self.masks[f"{part}_layer"] = HardConcrete(self.arch.depth(part),
-                                                           init_log_alpha=layer_init_log_alpha, name=f"{part}_layer")
-        self._z: dict[str, torch.Tensor] | None = None
-        self._handles = []
+            for part in self.parts:
+                self._new(f"{part}_layer", "layer", self.arch.depth(part), None)
+
+    def _new(self, key: str, kind: str, n: int, per_layer: int | None) -> None:
+        """Mask ``key`` of ``n`` units; ``per_layer``: units per layer (the per-layer rule's group), None for
+        masks that are one group under either rule (hidden, whole layers)."""
+        group = per_layer if self.deterministic_rule == "per_layer" else None
+        if kind in _AT_DROPRATE[self.init]:
+            self.masks[key] = HardConcrete(n, droprate_init=self.droprate_init, group=group, name=key)
+        else:
+            self.masks[key] = HardConcrete(n, init_log_alpha=self.open_log_alpha, group=group, name=key)
+
+    def moved_to(self, model: nn.Module) -> "PruningMasks":
+        """The same masks (types, parts, options, learned ``log_alpha``) on another model of the same widths,
+        e.g. the student after its layers were removed."""
+        out = PruningMasks(model, types=self.types, parts=self.parts, init=self.init,
+                           deterministic=self.deterministic_rule, droprate_init=self.droprate_init,
+                           open_log_alpha=self.open_log_alpha)
+        out.load_state_dict(self.state_dict())
+        return out.train(self.training)
 
     # -- drawing masks ---------------------------------------------------------------------------
     def z(self, key: str) -> torch.Tensor | None:
@@ -282,6 +328,21 @@ class PruningMasks(nn.Module):
 
     def full_sizes(self) -> dict[str, float]:
         return {part: full for part, (_, full) in self._sizes(None).items()}
+
+
+def _check_options(types, parts, init, deterministic, droprate_init) -> None:
+    for t in types:
+        if t not in MASK_TYPES:
+            raise ValueError(f"unknown mask type {t!r}; allowed: {', '.join(MASK_TYPES)}")
+    for p in parts:
+        if p not in PARTS:
+            raise ValueError(f"unknown part {p!r}; allowed: 'encoder', 'decoder'")
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; allowed: {', '.join(map(repr, INITS))}")
+    if deterministic not in DETERMINISTIC:
+        raise ValueError(f"deterministic={deterministic!r}; allowed: {', '.join(map(repr, DETERMINISTIC))}")
+    if isinstance(droprate_init, bool) or not isinstance(droprate_init, (int, float)) or not 0 < droprate_init < 1:
+        raise ValueError(f"droprate_init={droprate_init!r}; allowed: 0 < droprate_init < 1")
 
 
 def _keys(part, block):

@@ -16,6 +16,28 @@ hidden dimensions) on encoder and decoder; one constraint on the whole model's s
 CoFi's dynamic layer-distillation alignment is replaced by matching each student layer with the
 teacher layer at the same position (the student starts as a copy of the teacher, so the positions
 coincide until layer masks close a layer).
+
+The controller: each constraint's target rises linearly from 0 over ``warmup_steps`` (the paper warms up
+over 16 of 20 epochs, 80 %) and the penalty is ``l1 (s - t) + l2 (s - t)^2`` with ``l1, l2`` learned by
+gradient ascent at ``reg_lr`` (the released code's ``lagrangian_regularization``). The report compares
+the *deterministic* sparsity of the constrained scope (``reached``, what compaction keeps) with the target:
+a run further than ``tolerance`` is marked ``missed``. Every step's target, expected and deterministic
+sparsity, multipliers and loss terms are in the history (the student's trace).
+
+Paper text or released code, one named switch each (the defaults, which every notebook uses, are the
+paper's text; ``mask_init`` and ``eval_mask`` follow the released code, see ``nashlib.pruning.masks``):
+
+- ``distill``: ``"paper"`` KL(student || teacher) at T = 1, weight 1 (Section 4.3); ``"released"``
+  0.5 * T^2 * KL(teacher || student) at T = 2 (the released ``calculate_distillation_loss``); ``"none"``
+  cross-entropy on the labels and no layer loss: what the released training step really optimises (it
+  comments the distillation out and forces the layer loss to 0). See ``nashlib.pruning.distill.DISTILL``.
+- ``layer_loss``: the hidden-state MSE terms (``lambda_enc``, ``lambda_dec``) on or off;
+- ``high_bias``: when the kept decoder layers exclude layer 0 (``selection="high"``), ``"move"`` its
+  position-bias table into the new first layer (better, this library's default) or ``"zero"``: no
+  position bias, as the released code's rebuilt blocks, which is what the paper's Table 3 measured.
+
+Every field is checked when a :class:`PruneConfig` is made; layer counts against the teacher's depth at
+the start of :func:`prune`, before the run folder exists.
 """
 
 from __future__ import annotations
@@ -23,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +57,7 @@ from nashlib.arch import arch_of
 from nashlib.env import atomic_write_text
 from nashlib.pruning.compact import compact
 from nashlib.pruning.constraints import Constraint, LayerCount, Sparsity
-from nashlib.pruning.distill import BlockOutputs, distillation_loss
+from nashlib.pruning.distill import DISTILL, BlockOutputs, distillation_loss
 from nashlib.pruning.layers import STRATEGIES, keep_decoder_layers, keep_encoder_layers, select_layers
 from nashlib.pruning.masks import PruningMasks
 from nashlib.training.loop import Loop
@@ -49,6 +72,24 @@ METHODS = {
 }
 
 
+MIXED_PRECISION = ("no", "fp16", "bf16")
+MASK_INITS, EVAL_MASKS, HIGH_BIAS = ("released", "droprate"), ("per_layer", "global"), ("move", "zero")
+
+
+def _allowed(name: str, value, ok: bool, allowed: str) -> None:
+    """Raise the one error format of a bad field: its name, its value, what is allowed."""
+    if not ok:
+        raise ValueError(f"PruneConfig: {name}={value!r}; allowed: {allowed}")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 @dataclass(frozen=True)
 class PruneConfig:
     method: str = "nash"  # "nash" or "cofi"
@@ -57,37 +98,70 @@ class PruneConfig:
     selection: str = "uniform"  # nash: uniform | uniform-paper | low | high | l0 (learned layer masks)
     encoder_layers: int | None = None  # nash: keep this many encoder layers, chosen uniformly (Table 4); None: all
     steps: int = 200  # optimizer steps
-    warmup_steps: int = 100  # steps over which the target sparsity rises linearly from 0
+    warmup_steps: int = 160  # steps over which the target sparsity rises linearly from 0 (the paper: 80 %)
     lr: float = 3e-5  # AdamW learning rate of the model weights
     mask_lr: float = 0.01  # learning rate of the masks' log_alpha
     reg_lr: float = 0.01  # learning rate of the Lagrange multipliers (gradient ascent)
-    lambda_enc: float = 1e-3  # weight of the encoder hidden-state MSE
-    lambda_dec: float = 1e-3  # weight of the decoder hidden-state MSE
-    temperature: float = 1.0  # distillation temperature
-    droprate_init: float = 0.5  # initial drop rate of head and unit masks
+    lambda_enc: float = 1e-3  # weight of the encoder hidden-state MSE (the layer loss)
+    lambda_dec: float = 1e-3  # weight of the decoder hidden-state MSE (the layer loss)
+    temperature: float | None = None  # distillation temperature; None: the ``distill`` variant's (1 or 2)
+    droprate_init: float = 0.5  # initial drop rate of head and unit masks (mask_init="droprate")
     seed: int = 0  # seeds the masks' noise, dropout and mask sampling
     checkpoint_every: int = 50  # steps between checkpoints (0: none)
     mixed_precision: str = "no"  # accelerate's setting: no | fp16 | bf16
+    mask_init: str = "released"  # PruningMasks(init=...): "released" (the released code's) | "droprate"
+    eval_mask: str = "per_layer"  # PruningMasks(deterministic=...): zeros counted "per_layer" (released) | "global"
+    distill: str = "paper"  # logit distillation: "paper" | "released" | "none" (see DISTILL)
+    layer_loss: bool = True  # the hidden-state MSE terms; distill="none" has none (set to False)
+    high_bias: str = "move"  # when layer 0 is dropped: "move" its position-bias table | "zero" (released)
+    tolerance: float = 0.01  # a run whose deterministic sparsity ends further from the target is *missed*
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; allowed: {', '.join(METHODS)}")
-        if not isinstance(self.target_sparsity, (int, float)) or not 0 <= self.target_sparsity < 1:
-            raise ValueError(f"target_sparsity={self.target_sparsity!r}; allowed: 0 <= target < 1")
-        if self.selection not in STRATEGIES + ("l0",):
-            raise ValueError(f"unknown selection strategy {self.selection!r}; allowed: "
-                             f"{', '.join(STRATEGIES + ('l0',))}")
+        _allowed("method", self.method, self.method in METHODS, ", ".join(map(repr, METHODS)))
+        _allowed("target_sparsity", self.target_sparsity, _is_real(self.target_sparsity) and
+                 0 <= self.target_sparsity < 1, "0 <= target < 1")
+        strategies = STRATEGIES + ("l0",)
+        _allowed("selection", self.selection, self.selection in strategies, ", ".join(map(repr, strategies)))
+        for name in ("decoder_layers", "encoder_layers"):
+            v = getattr(self, name)
+            _allowed(name, v, v is None or _is_int(v) and v >= 1,
+                     "None or an integer >= 1 (at most the teacher's layers, checked by prune)")
         if self.selection == "l0" and (self.method != "nash" or self.decoder_layers is None):
-            raise ValueError("selection='l0' learns which decoder layers NASH keeps: it needs method='nash' "
-                             "and decoder_layers set")
-        if self.encoder_layers is not None and (self.method != "nash" or not isinstance(self.encoder_layers, int)
-                                                or self.encoder_layers < 1):
-            raise ValueError(f"encoder_layers={self.encoder_layers!r}; allowed: None, or an integer >= 1 with "
-                             "method='nash'")
-        for name in ("steps", "warmup_steps", "checkpoint_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (1 if name == "steps" else 0):
-                raise ValueError(f"{name}={value!r}; allowed: an integer >= {1 if name == 'steps' else 0}")
+            raise ValueError("PruneConfig: selection='l0' learns which decoder layers NASH keeps: it needs "
+                             "method='nash' and decoder_layers set")
+        _allowed("encoder_layers", self.encoder_layers, self.encoder_layers is None or self.method == "nash",
+                 "None with method='cofi'")
+        _allowed("steps", self.steps, _is_int(self.steps) and self.steps >= 1, "an integer >= 1")
+        _allowed("warmup_steps", self.warmup_steps, _is_int(self.warmup_steps) and 0 <= self.warmup_steps <=
+                 self.steps, f"an integer from 0 to steps={self.steps!r}")
+        _allowed("checkpoint_every", self.checkpoint_every, _is_int(self.checkpoint_every) and
+                 self.checkpoint_every >= 0, "an integer >= 0")
+        _allowed("seed", self.seed, _is_int(self.seed) and self.seed >= 0, "an integer >= 0")
+        for name in ("lr", "mask_lr", "reg_lr", "lambda_enc", "lambda_dec"):
+            v = getattr(self, name)
+            _allowed(name, v, _is_real(v) and v >= 0, "a finite number >= 0")
+        _allowed("temperature", self.temperature, self.temperature is None or _is_real(self.temperature) and
+                 self.temperature > 0, "None or a finite number > 0")
+        _allowed("droprate_init", self.droprate_init, _is_real(self.droprate_init) and
+                 0 < self.droprate_init < 1, "0 < droprate_init < 1")
+        _allowed("tolerance", self.tolerance, _is_real(self.tolerance) and 0 < self.tolerance < 1,
+                 "0 < tolerance < 1")
+        for name, options in (("mixed_precision", MIXED_PRECISION), ("mask_init", MASK_INITS),
+                              ("eval_mask", EVAL_MASKS), ("distill", tuple(DISTILL)), ("high_bias", HIGH_BIAS)):
+            v = getattr(self, name)
+            _allowed(name, v, v in options, ", ".join(map(repr, options)))
+        _allowed("layer_loss", self.layer_loss, isinstance(self.layer_loss, bool), "True or False")
+        if self.distill == "none":  # the released code's effective objective: no layer loss either
+            object.__setattr__(self, "layer_loss", False)
+
+    def check_teacher(self, teacher) -> None:
+        """Layer counts against ``teacher``'s depth: called by :func:`prune` before its folder is made."""
+        arch = arch_of(teacher)
+        for name, part in (("decoder_layers", "decoder"), ("encoder_layers", "encoder")):
+            v, depth = getattr(self, name), arch.depth(part)
+            if v is not None and v > depth and not (name == "decoder_layers" and self.method == "cofi"):
+                raise ValueError(f"PruneConfig: {name}={v}; allowed: None or 1 to {depth}, the teacher's "
+                                 f"{part} layers")
 
 
 @dataclass(frozen=True)
@@ -106,6 +180,9 @@ class PruneReport(Record):
     decoder_actual: float
     model_expected: float
     model_actual: float
+    reached: float  # the deterministic sparsity of the scope the constraint measures (what compaction keeps)
+    tolerance: float
+    missed: bool  # |reached - target_sparsity| > tolerance
     final: dict[str, float]  # the last history row: loss terms, targets, multipliers
     decoder_layers_kept: list[int] | None = None  # learned selection (selection="l0") only
     decoder_layers_target: int | None = None
@@ -140,20 +217,24 @@ def _student(teacher, cfg: PruneConfig):
     decoder_map, encoder_map = list(range(arch.depth("decoder"))), list(range(arch.depth("encoder")))
     if cfg.method == "nash" and cfg.decoder_layers is not None and cfg.selection != "l0":
         decoder_map = select_layers(len(decoder_map), cfg.decoder_layers, cfg.selection)
-        student = keep_decoder_layers(student, decoder_map)
+        student = keep_decoder_layers(student, decoder_map, position_bias=cfg.high_bias)
     if cfg.encoder_layers is not None:
         encoder_map = select_layers(len(encoder_map), cfg.encoder_layers, "uniform")
         student = keep_encoder_layers(student, encoder_map)
     return (copy.deepcopy(teacher) if student is teacher else student), decoder_map, encoder_map
 
 
+def _mask_options(cfg: PruneConfig) -> dict:
+    return dict(droprate_init=cfg.droprate_init, init=cfg.mask_init, deterministic=cfg.eval_mask)
+
+
 def _constraints(student, cfg: PruneConfig) -> list[Constraint]:
     """The run's constraints; the first holds the width masks that compaction reads."""
     spec = METHODS[cfg.method]
-    masks = PruningMasks(student, types=mask_types(cfg), parts=spec["parts"], droprate_init=cfg.droprate_init)
+    masks = PruningMasks(student, types=mask_types(cfg), parts=spec["parts"], **_mask_options(cfg))
     out: list[Constraint] = [Sparsity(masks, spec["scope"], cfg.target_sparsity, cfg.warmup_steps)]
     if cfg.selection == "l0":  # learned selection: whole-layer masks, constrained to keep decoder_layers
-        layers = PruningMasks(student, types=("layer",), parts=("decoder",))
+        layers = PruningMasks(student, types=("layer",), parts=("decoder",), **_mask_options(cfg))
         out.append(LayerCount(layers, cfg.decoder_layers, cfg.warmup_steps))
     return out
 
@@ -176,25 +257,34 @@ def _prepare(loop: Loop, student, constraints: list[Constraint], cfg: PruneConfi
 
 
 def _step_fn(teacher, student, raw_student, constraints: list[Constraint], cfg: PruneConfig, maps, loop: Loop):
-    """One pruning step's loss: distillation from the teacher plus every constraint's penalty."""
+    """One pruning step's loss: the ``distill`` variant's objective plus every constraint's penalty."""
     decoder_map, encoder_map = maps
+    kd = DISTILL[cfg.distill]  # None: cross-entropy on the labels only (the released code's effective objective)
+    layer_weight = 1.0 if cfg.layer_loss else 0.0  # without the layer loss its terms are traced, not trained
 
     def step_fn(step: int, data: dict):
-        with torch.no_grad(), BlockOutputs(teacher) as t_blocks:
-            t_logits = teacher(**data).logits  # (B, T_tgt, V)
-        with loop.autocast(), BlockOutputs(raw_student) as s_blocks:
-            s_logits = student(**data).logits  # (B, T_tgt, V)
-            terms = distillation_loss(s_logits, t_logits, s_blocks, t_blocks, decoder_map=decoder_map,
-                                      encoder_map=encoder_map, labels=data.get("labels"),
-                                      attention_mask=data.get("attention_mask"), lambda_enc=cfg.lambda_enc,
-                                      lambda_dec=cfg.lambda_dec, temperature=cfg.temperature)
+        if kd is None:
+            with loop.autocast():
+                ce = student(**data).loss
+            terms = {"loss": ce, "ce": ce}
+        else:
+            with torch.no_grad(), BlockOutputs(teacher) as t_blocks:
+                t_logits = teacher(**data).logits  # (B, T_tgt, V)
+            with loop.autocast(), BlockOutputs(raw_student) as s_blocks:
+                s_logits = student(**data).logits  # (B, T_tgt, V)
+                terms = distillation_loss(
+                    s_logits, t_logits, s_blocks, t_blocks, decoder_map=decoder_map, encoder_map=encoder_map,
+                    labels=data.get("labels"), attention_mask=data.get("attention_mask"),
+                    lambda_enc=cfg.lambda_enc * layer_weight, lambda_dec=cfg.lambda_dec * layer_weight,
+                    temperature=cfg.temperature or kd.temperature, direction=kd.direction, kl_weight=kd.weight)
         reg = sum(c.penalty(step) for c in constraints)
-        return terms["loss"] + reg, {**terms, "reg": reg}  # the row's "loss" is the distillation loss
+        return terms["loss"] + reg, {**terms, "reg": reg}  # the row's "loss" is the objective without R
 
     return step_fn
 
 
 def _after_step(constraints: list[Constraint]):
+    """Clamp the masks; the trace row: each constraint's target, expected and deterministic value, multipliers."""
     def after(step: int) -> dict:
         for c in constraints:
             c.masks.clamp_()
@@ -210,6 +300,7 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     ``stop_after`` ends the call after that many steps of this call (the checkpoint stays), as a
     killed run would; it then returns None. Calling again resumes.
     """
+    cfg.check_teacher(teacher)  # before the run folder is made
     run = Run(run_folder(cfg, run_root)).begin(cfg)
     loop = Loop(run.folder, steps=cfg.steps, seed=cfg.seed, checkpoint_every=cfg.checkpoint_every,
                 mixed_precision=cfg.mixed_precision, desc=f"{cfg.method} pruning", progress=progress)
@@ -224,7 +315,7 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
         for c in constraints:
             hooks.enter_context(c.masks.train())
         history = loop.run(batch, step_fn, stop_after=stop_after, after_step=[_after_step(constraints)],
-                           show=("loss", "target", "expected_sparsity", "lambda_1"))
+                           show=("loss", "target", "expected_sparsity", "deterministic_sparsity", "lambda_1"))
     if history is None:
         return None
     return _finish(teacher, raw, constraints, cfg, (decoder_map, encoder_map), history, run)
@@ -238,15 +329,18 @@ def _finish(teacher, student, constraints: list[Constraint], cfg: PruneConfig, m
     width = constraints[0].masks.eval()
     for c in constraints:
         student, decoder_map = c.finish(student, decoder_map)
+    reached = constraints[0].deterministic()  # on the masks' own model: the scope the constraint measured
     if width.model_ref[0] is not student:  # layers were removed: the width masks move to the new student
-        state, width = width.state_dict(), PruningMasks(student, types=width.types, parts=width.parts)
+        state = width.state_dict()
+        width = PruningMasks(student, types=width.types, parts=width.parts, **_mask_options(cfg))
         width.load_state_dict(state)
         width.eval()
     teacher_sizes = PruningMasks(teacher, types=(), parts=()).full_sizes()  # sparsity is against the teacher
     extras = {k: v for c in constraints for k, v in c.report().items()}
     report = PruneReport(method=cfg.method, selection=cfg.selection, target_sparsity=cfg.target_sparsity,
                          scope=METHODS[cfg.method]["scope"], decoder_map=decoder_map, encoder_map=encoder_map,
-                         **width.sparsity_report(teacher_sizes), final=history[-1], **extras)
+                         **width.sparsity_report(teacher_sizes), reached=reached, tolerance=cfg.tolerance,
+                         missed=abs(reached - cfg.target_sparsity) > cfg.tolerance, final=history[-1], **extras)
     model = compact(student, width)
     atomic_write_text(run.folder / "report.json", json.dumps(report.to_json(), indent=2))
     return PruneResult(model, student, width, decoder_map, report, history)

@@ -41,9 +41,12 @@ def structure(model) -> pd.DataFrame:
     if not layout:
         raise ValueError(f"model type {cfg.model_type!r} has no nash_layout; pass a compacted model "
                          "(nashlib.pruning.compact)")
-    H, d_ff = layout["full_num_heads"], cfg.d_ff
+    d_ff = cfg.d_ff  # the layout records no per-part full FFN width: the dense teachers' encoder and decoder share it
+    full_heads = {"encoder": layout["full_num_heads"],
+                  "decoder": layout.get("decoder_full_num_heads", layout["full_num_heads"])}
     rows = []
     for part in PARTS:
+        H = full_heads[part]
         attr = "nash_selected_layers" if part == "decoder" else "nash_selected_encoder_layers"
         selected = list(getattr(cfg, attr, None) or range(len(layout[part])))
         for pos, row in enumerate(layout[part]):

@@ -2,23 +2,92 @@
 
 The runner calls :func:`write_report` after every run, so the page always reflects what the figures
 folder holds; every number on it was written by a notebook, none is typed here.
+
+A row is marked **stale**, with the reason, when what it shows may no longer be what the code gives:
+
+- the notebook's *last run failed* (the runner records every run's outcome in ``last_run.json`` beside
+  the figures; a failed run leaves the previous figure in place, so its verdict is an old one);
+- the *code changed after the figure was made*: the last commit that touched the notebook or the
+  library (``notebooks/<figure>.py``, ``nashlib/``) is not contained in the commit the figure records
+  (or the figure was made from uncommitted code, ``+dirty``). Without git the status says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from nashlib.env import atomic_write_text
+from nashlib.env import REPO_ROOT, atomic_write_text
 
-__all__ = ["collect", "render", "write_report"]
+__all__ = ["ReportRow", "collect", "render", "write_report", "record_run", "LAST_RUN"]
+
+LAST_RUN = "last_run.json"  # {notebook: {"ok", "time_utc", "error"}} written by the runner
 
 
-def collect(out_dir: str | os.PathLike) -> list[dict]:
+@dataclass(frozen=True)
+class ReportRow:
+    finding: str
+    claim: str
+    paper: str
+    ours: str
+    verdict: str
+    figure: str
+    profile: str
+    hardware: str
+    commit: str
+    time_utc: str
+    stale: str = ""  # why the row may be out of date; "" when it is current
+
+
+def record_run(out_dir: str | os.PathLike, name: str, ok: bool, error: str = "") -> None:
+    """Note one notebook run's outcome in ``out_dir/last_run.json`` (read by :func:`collect`)."""
+    path = Path(out_dir) / LAST_RUN
+    runs = json.loads(path.read_text()) if path.exists() else {}
+    runs[name] = {"ok": ok, "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "error": error.splitlines()[0][:300] if error else ""}
+    atomic_write_text(path, json.dumps(runs, indent=1, sort_keys=True) + "\n")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _code_changed(figure: str, commit: str) -> str:
+    """Why the figure is older than the code that makes it, or "" when it is not (see the module docstring)."""
+    base, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
+    paths = [p for p in (f"notebooks/{figure}.py", "nashlib") if (REPO_ROOT / p).exists()]
+    last = _git("log", "-1", "--format=%H", "--", *paths)
+    if last is None or last.returncode != 0:
+        return "" if last is None else "unknown (git could not read the history)"
+    code = last.stdout.strip()
+    inside = _git("merge-base", "--is-ancestor", code, base) if code and code != base else None
+    if inside is not None and inside.returncode != 0:
+        return f"code changed since: figure from {base[:7]}, notebook or library last changed in {code[:7]}"
+    return f"made from uncommitted changes to {base[:7]}" if dirty else ""
+
+
+def _stale(figure: str, commit: str, time_utc: str, runs: dict) -> str:
+    last = runs.get(figure)
+    if last and not last["ok"] and last["time_utc"] >= time_utc:
+        return f"last run failed ({last['time_utc']}): {last['error']}"
+    return _code_changed(figure, commit)
+
+
+def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
     """Every finding recorded in ``out_dir/*.json``, with the figure, profile and hardware it came from."""
+    out = Path(out_dir)
+    runs = json.loads((out / LAST_RUN).read_text()) if (out / LAST_RUN).exists() else {}
     rows = []
-    for path in sorted(Path(out_dir).glob("*.json")):
+    for path in sorted(out.glob("*.json")):
+        if path.name == LAST_RUN:
+            continue
         try:
             info = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
@@ -26,10 +95,13 @@ def collect(out_dir: str | os.PathLike) -> list[dict]:
         if not isinstance(info, dict):
             continue
         hardware = info.get("gpu") or f"{info.get('cpu', '?')}, {info.get('torch_threads', '?')} threads"
+        figure, commit, when = info.get("figure", path.stem), info.get("git_commit", "?"), info.get("time_utc", "?")
+        stale = _stale(figure, commit, when, runs) if info.get("findings") else ""
         for f in info.get("findings", []):
-            rows.append(dict(f, figure=info.get("figure", path.stem), profile=info.get("profile", "?"),
-                             hardware=hardware, commit=info.get("git_commit", "?"),
-                             time_utc=info.get("time_utc", "?")))
+            rows.append(ReportRow(finding=f.get("finding", "?"), claim=f.get("claim", ""), paper=f.get("paper", ""),
+                                  ours=f.get("ours", ""), verdict=f.get("verdict", "?"), figure=figure,
+                                  profile=info.get("profile", "?"), hardware=hardware, commit=commit,
+                                  time_utc=when, stale=stale))
     return rows
 
 
@@ -37,29 +109,34 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render(rows: list[dict]) -> str:
-    lines = [
-        "# What reproduced",
-        "",
-        "Generated by `python -m nashlib.runner run` from the run-info JSON beside each figure; "
-        "do not edit by hand. Verdicts are computed by the notebooks from their own numbers, with the "
-        "thresholds stated in each notebook.",
-        "",
-        "Scale, said plainly: rows of the `cpu` profile time real T5 shapes (random weights) on 2 CPU threads, "
-        "and their quality numbers come from small T5s trained from scratch on this machine on the tasks each "
-        "row names, not from pretrained T5-base on the paper's datasets. The paper's own tasks and scale need "
-        "the `laptop` (hub t5-small, CPU) or `paper` (hub t5-base, GPU) profile.",
-        "",
-        "| finding | claim | paper | ours | verdict | figure | profile | hardware |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+_HEADER = [
+    "# What reproduced",
+    "",
+    "Generated by `python -m nashlib.runner run` from the run-info JSON beside each figure; do not edit by hand. "
+    "Verdicts are computed by the notebooks from their own numbers, with the rules stated in each notebook "
+    "(`nashlib.results.verdicts`). A verdict marked *stale* may no longer be what the code gives: the reason "
+    "is in the status column.",
+    "",
+    "Scale, said plainly: rows of the `cpu` profile time real T5 shapes (random weights) on 2 CPU threads, "
+    "and their quality numbers come from small T5s trained from scratch on this machine on the tasks each "
+    "row names, not from pretrained T5-base on the paper's datasets. The paper's own tasks and scale need "
+    "the `laptop` (hub t5-small, CPU) or `paper` (hub t5-base, GPU) profile.",
+    "",
+    "| finding | claim | paper | ours | verdict | status | figure | profile | hardware |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def render(rows: list[ReportRow]) -> str:
+    lines = list(_HEADER)
     for r in rows:
+        status = f"stale: {r.stale}" if r.stale else "current"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            r.get("finding", "?"), r.get("claim", ""), r.get("paper", ""), r.get("ours", ""),
-            f"**{r.get('verdict', '?')}**", f"[{r['figure']}]({r['figure']}.png)", r["profile"], r["hardware"])) + " |")
+            r.finding, r.claim, r.paper, r.ours, f"**{r.verdict}**", status, f"[{r.figure}]({r.figure}.png)",
+            r.profile, r.hardware)) + " |")
     if not rows:
-        lines.append("| (no findings recorded yet) | | | | | | | |")
-    commits = sorted({r["commit"] for r in rows})
+        lines.append("| (no findings recorded yet) | | | | | | | | |")
+    commits = sorted({r.commit for r in rows})
     if commits:
         lines += ["", f"Code: commit(s) {', '.join(commits)}."]
     return "\n".join(lines) + "\n"

@@ -136,7 +136,7 @@ def profile_generation(model, inputs: dict[str, torch.Tensor], *, new_tokens: in
         sync(device)
         t0 = time.perf_counter()
         out = model.generate(**inputs, num_beams=beams, do_sample=False, min_new_tokens=new_tokens,
-                             max_new_tokens=new_tokens, past_key_values=cache)
+                             max_new_tokens=new_tokens, cache=cache)
         sync(device)
         total = time.perf_counter() - t0
     assert out.shape[1] == new_tokens + 1, f"generated {out.shape[1] - 1} tokens, expected {new_tokens}"

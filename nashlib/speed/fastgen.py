@@ -30,11 +30,13 @@ Use it per ``generate()`` call; nothing global is patched::
     out = generate_fast(model, input_ids=ids, attention_mask=mask, num_beams=4, max_new_tokens=64)
     # or, equivalently
     out = model.generate(input_ids=ids, attention_mask=mask, num_beams=4, max_new_tokens=64,
-                         past_key_values=fast_cache(4))
+                         cache=fast_cache(4))
 
 Like ``models.empty_cache()``, the cache is explicit and grows per layer, so a decoder deeper than
 the encoder works (transformers sizes the cache it makes itself from the encoder's depth). A cache
-object serves one ``generate()`` call.
+object serves one ``generate()`` call: a second call would find the first call's cross-attention keys
+already computed and decode against the *old* source (other tokens, no error), so the cache refuses
+it with a :class:`CacheReusedError`; make a new one with :func:`fast_cache`.
 
 ``python -m nashlib.speed.bench --shape t5-base ...`` (``speed.bench``) times stock against fast generation in a process of
 its own and prints JSON; the fast-generation notebook runs it with and without the glibc allocator
@@ -46,7 +48,11 @@ from __future__ import annotations
 import torch
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-__all__ = ["BeamSharedCrossCache", "fast_cache", "generate_fast"]
+__all__ = ["BeamSharedCrossCache", "CacheReusedError", "fast_cache", "generate_fast"]
+
+
+class CacheReusedError(RuntimeError):
+    """A :class:`BeamSharedCrossCache` was passed to a second ``generate()`` call."""
 
 
 def _check_beams(num_beams) -> int:
@@ -71,6 +77,24 @@ class BeamSharedCrossCache(EncoderDecoderCache):
         self.skipped = 0
         self.fallback: str | None = None
         self._rows_checked = False
+        self.generate_calls = 0  # generate() calls that took this cache; a second one is refused
+
+    # generate() marks a cache passed to it with ``cache._is_user_defined = True``, once per call
+    # (transformers 5.x, ``_prepare_cache_for_generation``), before any step: where a reuse is caught.
+    @property
+    def _is_user_defined(self) -> bool:
+        return self.generate_calls > 0
+
+    @_is_user_defined.setter
+    def _is_user_defined(self, value: bool) -> None:
+        if not value:
+            return
+        if self.generate_calls:
+            raise CacheReusedError(
+                "this fast cache already served a generate() call; reusing it would decode against the first "
+                "call's cross-attention keys (other tokens, silently). Make a new one per call: "
+                f"cache=fast_cache({self.num_beams}), or use generate_fast(...)")
+        self.generate_calls += 1
 
     def _cross_tensors(self):
         for layer in self.cross_attention_cache.layers:
@@ -109,7 +133,7 @@ class BeamSharedCrossCache(EncoderDecoderCache):
 
 
 def fast_cache(num_beams: int) -> BeamSharedCrossCache:
-    """An empty :class:`BeamSharedCrossCache` for ``generate(past_key_values=..., num_beams=num_beams)``."""
+    """An empty :class:`BeamSharedCrossCache` for ``generate(cache=..., num_beams=num_beams)``."""
     return BeamSharedCrossCache(num_beams)
 
 
@@ -117,12 +141,15 @@ def generate_fast(model, **generate_kwargs) -> torch.Tensor:
     """``model.generate(**generate_kwargs)`` with a :func:`fast_cache`: the same tokens, less copying.
 
     ``num_beams`` is taken from the arguments, else from a ``generation_config`` argument, else from
-    ``model.generation_config``.
+    ``model.generation_config``; it must be an integer >= 1 wherever it comes from.
     """
-    if "past_key_values" in generate_kwargs:
-        raise ValueError("generate_fast makes its own cache; pass past_key_values to model.generate() instead")
+    for name in ("past_key_values", "cache"):
+        if name in generate_kwargs:
+            raise ValueError(f"generate_fast makes its own cache; pass {name}= to model.generate() instead")
     if not getattr(model.config, "is_encoder_decoder", False):
         raise ValueError(f"generate_fast is for encoder-decoder models; {type(model).__name__} is not one")
     config = generate_kwargs.get("generation_config") or model.generation_config
-    beams = generate_kwargs.get("num_beams") or config.num_beams or 1
-    return model.generate(**generate_kwargs, past_key_values=fast_cache(beams))
+    beams = generate_kwargs.get("num_beams")
+    if beams is None:
+        beams = 1 if config.num_beams is None else config.num_beams
+    return model.generate(**generate_kwargs, cache=fast_cache(_check_beams(beams)))

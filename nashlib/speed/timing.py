@@ -82,8 +82,13 @@ def measure(
     """
     if not calls:
         raise ValueError("calls is empty; give at least one configuration to time")
+    if not isinstance(calls, dict) or not all(callable(f) for f in calls.values()):
+        raise TypeError(f"calls must map names to no-argument callables, got {calls!r}")
     _check_count("warmup", warmup, 0)
     _check_count("repeats", repeats, 1)
+    if min_sample_s is not None and not (isinstance(min_sample_s, (int, float)) and not isinstance(min_sample_s, bool)
+                                         and 0 < min_sample_s < float("inf")):
+        raise ValueError(f"min_sample_s={min_sample_s!r}; allowed: None or a number of seconds > 0")
     names = list(calls)
     for name in names:
         for _ in range(warmup):
@@ -145,6 +150,9 @@ def speedups(samples: pd.DataFrame, baseline: str) -> pd.DataFrame:
 def random_inputs(vocab_size: int, batch: int, src_len: int, *, seed: int = 0,
                   device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Token ids drawn uniformly from the vocabulary (ids 0 and 1, pad and EOS, excluded)."""
+    _check_count("vocab_size", vocab_size, 3)
+    _check_count("batch", batch, 1)
+    _check_count("src_len", src_len, 1)
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(2, vocab_size, (batch, src_len), generator=gen)  # (B, T_src)
     return {"input_ids": ids.to(device), "attention_mask": torch.ones_like(ids).to(device)}
@@ -159,13 +167,21 @@ def generation_call(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, 
     """
     _check_count("new_tokens", new_tokens, 1)
     _check_count("beams", beams, 1)
+    if not isinstance(inputs, dict) or not isinstance(inputs.get("input_ids"), torch.Tensor):
+        raise TypeError(f"inputs must be a dict with an 'input_ids' tensor (see random_inputs), "
+                        f"got {type(inputs).__name__}")
+    fixed = sorted({"num_beams", "do_sample", "min_new_tokens", "max_new_tokens", "past_key_values", "cache"}
+                   & set(generate_kwargs))
+    if fixed:
+        raise ValueError(f"generation_call sets {', '.join(fixed)} itself (new_tokens={new_tokens}, beams={beams}, "
+                         "fast); pass those as its own arguments")
     batch = inputs["input_ids"].shape[0]
 
     def call() -> torch.Tensor:
         cache = fast_cache(beams) if fast else empty_cache()
         with torch.inference_mode():
             out = model.generate(**inputs, num_beams=beams, do_sample=False, min_new_tokens=new_tokens,
-                                 max_new_tokens=new_tokens, past_key_values=cache, **generate_kwargs)
+                                 max_new_tokens=new_tokens, cache=cache, **generate_kwargs)
         if fast and cache.fallback is not None:
             raise RuntimeError(f"the fast cache fell back to the stock reorder: {cache.fallback}")
         assert out.shape == (batch, new_tokens + 1), f"expected {(batch, new_tokens + 1)}, got {tuple(out.shape)}"
@@ -201,10 +217,10 @@ def layer_call(block, *, batch: int, seq_len: int, memory_len: int = 0, seed: in
     cross_bias = torch.zeros(1, heads, seq_len, memory_len, device=device)  # (1, H, T, T_mem)
     cross = DynamicCache()
     with torch.inference_mode():  # fill the cross-attention cache once: (B, H, T_mem, d_kv) keys and values
-        block(x, None, bias, memory, None, cross_bias, past_key_values=EncoderDecoderCache(DynamicCache(), cross))
+        block(x, None, bias, memory, None, cross_bias, cache=EncoderDecoderCache(DynamicCache(), cross))
 
     def call():
         with torch.inference_mode():
             cache = EncoderDecoderCache(DynamicCache(), cross)  # cross part cached, self part fresh
-            return block(x, None, bias, memory, None, cross_bias, past_key_values=cache)
+            return block(x, None, bias, memory, None, cross_bias, cache=cache)
     return call

@@ -7,6 +7,7 @@ fine-tuned with it after pruning.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,16 +36,23 @@ class FinetuneConfig:
     max_grad_norm: float = 0.0  # clip the gradients' global norm to this (0: no clipping)
 
     def __post_init__(self):
-        if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
-            raise ValueError(f"max_grad_norm={self.max_grad_norm!r}; allowed: a number >= 0 (0: no clipping)")
-        if not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"steps={self.steps!r}; allowed: an integer >= 1")
-        if not self.distill_weight >= 0:
-            raise ValueError(f"distill_weight={self.distill_weight!r}; allowed: >= 0")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule={self.schedule!r}; allowed: 'constant', 'linear'")
-        if not isinstance(self.warmup_steps, int) or not 0 <= self.warmup_steps < self.steps:
-            raise ValueError(f"warmup_steps={self.warmup_steps!r}; allowed: an integer from 0 to steps - 1")
+        def allowed(name, ok, what):
+            if not ok:
+                raise ValueError(f"FinetuneConfig: {name}={getattr(self, name)!r}; allowed: {what}")
+
+        integer = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+        real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+        allowed("steps", integer(self.steps) and self.steps >= 1, "an integer >= 1")
+        allowed("lr", real(self.lr) and self.lr >= 0, "a finite number >= 0")
+        allowed("distill_weight", real(self.distill_weight) and self.distill_weight >= 0, "a finite number >= 0")
+        allowed("temperature", real(self.temperature) and self.temperature > 0, "a finite number > 0")
+        allowed("seed", integer(self.seed) and self.seed >= 0, "an integer >= 0")
+        allowed("checkpoint_every", integer(self.checkpoint_every) and self.checkpoint_every >= 0, "an integer >= 0")
+        allowed("mixed_precision", self.mixed_precision in ("no", "fp16", "bf16"), "'no', 'fp16', 'bf16'")
+        allowed("schedule", self.schedule in SCHEDULES, ", ".join(map(repr, SCHEDULES)))
+        allowed("warmup_steps", integer(self.warmup_steps) and 0 <= self.warmup_steps < self.steps,
+                "an integer from 0 to steps - 1")
+        allowed("max_grad_norm", real(self.max_grad_norm) and self.max_grad_norm >= 0, "a number >= 0 (0: no clipping)")
 
 
 def _step_fn(model, teacher, cfg: FinetuneConfig, loop: Loop):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from nashlib.training.runs import load_progress, save_checkpoint
+from nashlib.training.runs import load_progress, loop_identity, save_checkpoint
 
 __all__ = ["Loop", "lr_factor", "SCHEDULES"]
 
@@ -62,9 +62,11 @@ class Loop:
         self.folder, self.steps, self.checkpoint_every = Path(folder), steps, checkpoint_every
         self.max_grad_norm, self.desc, self.progress = max_grad_norm, desc, progress
         self.schedule, self.warmup_steps = schedule, warmup_steps
+        self.settings = dict(steps=steps, seed=seed, mixed_precision=mixed_precision, max_grad_norm=max_grad_norm,
+                             schedule=schedule, warmup_steps=warmup_steps)  # what a resumed checkpoint must share
         set_seed(seed)
         self.acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision)
-        self.model = self.optimizer = self.scheduler = None
+        self.model = self.optimizer = self.scheduler = self.identity = None
 
     @property
     def device(self) -> torch.device:
@@ -79,7 +81,11 @@ class Loop:
 
     def prepare(self, *modules, optimizer: torch.optim.Optimizer) -> list:
         """Hand the modules (the first one is the model whose gradients are clipped) and the optimizer to
-        accelerate, with the schedule as a checkpointed scheduler; returns the prepared modules."""
+        accelerate, with the schedule as a checkpointed scheduler; returns the prepared modules.
+
+        The modules' initial state is fingerprinted here, before any checkpoint is loaded: a checkpoint
+        resumes only a run that starts from the same weights (and settings, run identity, code)."""
+        self.identity = loop_identity(self.folder, modules, self.settings)
         factor = lambda step: lr_factor(step, steps=self.steps, schedule=self.schedule,  # noqa: E731
                                         warmup_steps=self.warmup_steps)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -99,7 +105,7 @@ class Loop:
 
         if self.optimizer is None:
             raise RuntimeError("Loop.run before Loop.prepare: hand the modules and optimizer over first")
-        start, history = load_progress(self.acc, self.folder)
+        start, history = load_progress(self.acc, self.folder, self.identity)
         bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
                    disable=not self.progress)
         for done, step in enumerate(bar, 1):
@@ -107,7 +113,7 @@ class Loop:
             bar.set_postfix({k: f"{history[-1][k]:.3f}" for k in show if k in history[-1]})
             last = step + 1 == self.steps
             if self.checkpoint_every and (step + 1) % self.checkpoint_every == 0 and not last:
-                save_checkpoint(self.acc, self.folder, step + 1, history)
+                save_checkpoint(self.acc, self.folder, step + 1, history, self.identity)
             if stop_after is not None and done >= stop_after and not last:
                 return None
         return history
