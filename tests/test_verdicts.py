@@ -156,6 +156,6 @@ def test_finding_has_the_shape_report_reads(tmp_path):
     assert d["verdict"] == V.PARTLY and [c["claim"] for c in d["checks"]] == ["fast", "tokens"]
     (tmp_path / "figX.json").write_text(json.dumps(dict(figure="figX", profile="smoke", findings=[d])))
     [row] = report.collect(tmp_path)
-    assert row["verdict"] == "partly holds" and row["finding"] == "Figure 2" and row["ours"] == "2.4x"
+    assert row.verdict == "partly holds" and row.finding == "Figure 2" and row.ours == "2.4x"
     single = V.Finding("F", "c", "p", "o", checks[0]).asdict()
     assert single["verdict"] == "holds" and len(single["checks"]) == 1
