@@ -5,6 +5,7 @@ import warnings
 import pytest
 import torch
 
+from _tiny import random_batches as _batches
 from nashlib import shapes as models
 from nashlib.pruning.compact import NashT5ForConditionalGeneration
 from nashlib.pruning.prune import PruneConfig, PruneReport, prune, run_folder
@@ -15,12 +16,6 @@ def teacher():
     return models.build_t5("tiny", seed=0).eval()
 
 
-def _batches(n=16, batch=4, src=10, tgt=5):
-    g = torch.Generator().manual_seed(0)
-    data = [dict(input_ids=torch.randint(2, 500, (batch, src), generator=g),
-                 attention_mask=torch.ones(batch, src, dtype=torch.long),
-                 labels=torch.randint(2, 500, (batch, tgt), generator=g)) for _ in range(n)]
-    return lambda step: data[step % n]
 
 
 # a tiny model on random tokens: a short warm-up, then time for the multipliers to settle
