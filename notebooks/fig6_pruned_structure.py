@@ -35,7 +35,7 @@
 # **How it differs from the paper.** The paper uses SAMSum; we use the profile's generation task (the
 # first teacher whose outputs are free text), or, where the profile has none, its first task, and say
 # which. In the `cpu` profile the teachers are small T5s trained from scratch here (4 encoder and 12
-# decoder layers, d_model 256), and the generation task there is **SST-2 frequent words, sorted**, a
+# decoder layers, d_model 128), and the generation task there is **SST-2 frequent words, sorted**, a
 # task derived from SST-2's sentences (not the paper's; see the teachers notebook); pruning runs a few
 # hundred steps, not 20 epochs. The students are the same cached models Table 1 uses.
 

@@ -45,7 +45,7 @@
 # *sublayers* separately (its last row counts them); ours close whole decoder layers, so "hit the
 # target" means exactly two layers kept. The paper prunes T5-base on RTE, BoolQ, CB, SAMSum and TweetQA;
 # we prune the teachers of the chosen profile. In the `cpu` profile these are small T5s trained from
-# scratch here (4 encoder and 12 decoder layers, d_model 256) on the tasks that passed the teachers
+# scratch here (4 encoder and 12 decoder layers, d_model 128) on the tasks that passed the teachers
 # notebook's rule (GLUE SST-2, a classification task, and SST-2 frequent words, a generation task
 # derived from SST-2's sentences, not the paper's: its outputs are a few words, far shorter than a
 # summary), and pruning runs a few hundred steps, not 20 epochs. Where a profile has no

@@ -46,7 +46,7 @@
 # **How it differs from the paper.** The paper's speedups are on an RTX 3090 at batch 32 with
 # decoding until completion; ours are on the CPU threads of the profile, at `P.student.timing_batch`
 # sources, with a fixed number of new tokens. In the `cpu` profile the teachers are small T5s trained
-# from scratch here (4 encoder and 12 decoder layers, d_model 256) on the tasks that passed the
+# from scratch here (4 encoder and 12 decoder layers, d_model 128) on the tasks that passed the
 # teachers notebook's rule: GLUE SST-2 (a classification task: a short label, so the encoder is a
 # larger share of the generation time than on SAMSum) and SST-2 frequent words (a generation task
 # derived from SST-2's sentences, not the paper's: a few words per output), and pruning runs a few hundred steps, not 20

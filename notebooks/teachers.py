@@ -37,7 +37,7 @@
 #   **SST-2 content words** (the sentence's content words in their order; ROUGE-L 28 after 39 minutes
 #   against 72 for copying the sentence): a from-scratch T5 learns *which* words to write long before
 #   it learns to write them in their source order. The teachers have a 12-layer decoder, as deep as
-#   t5-base's, so NASH-2/3/4 choose layers as in the paper; a narrow width (d_model 256) keeps them
+#   t5-base's, so NASH-2/3/4 choose layers as in the paper; a narrow width (d_model 128, 4.5 M weights) keeps them
 #   trainable on 2 cores.
 # - `smoke`: micro models trained for a few steps, so the tests run this same code.
 #

@@ -133,21 +133,29 @@ def test_only_safetensors_are_read(saved, tmp_path):
         _load(tmp_path)
 
 
-def test_without_import_nashlib_transformers_names_the_model_type(saved):
-    """transformers reads no plugin entry points, and a config's auto_map would need trust_remote_code, so its
-    own message is what a user sees: it names the model type (nash_t5) but suggests upgrading transformers.
-    This pins that text; nashlib's loader (shapes.load) gives the fix."""
+def test_without_import_nashlib_the_folder_names_the_fix(saved):
+    """transformers reads no plugin entry points. A saved compacted model carries ``modeling_nash.py`` and an
+    ``auto_map``: without ``import nashlib`` transformers refuses with its "custom code" error pointing at the
+    folder, whose shim names the fix; with ``trust_remote_code=True`` the shim imports nashlib and the model
+    loads through the same strict class."""
+    shim = (saved / "modeling_nash.py").read_text()
+    assert "import nashlib" in shim and "trust_remote_code=True" in shim
     code = ("import sys\nfrom transformers import AutoModelForSeq2SeqLM\n"
             "try:\n    AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1])\n"
-            "except ValueError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code, str(saved)], capture_output=True, text=True, timeout=120)
-    assert "model type `nash_t5` but Transformers does not recognize this architecture" in out.stdout, out.stderr
+            "except ValueError as e:\n    print('refused:', e)\n"
+            "m = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+            "print('loaded:', type(m).__module__, type(m).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(saved)], capture_output=True, text=True, timeout=180,
+                         stdin=subprocess.DEVNULL)
+    assert f"refused: The repository {saved} contains custom code" in out.stdout, out.stdout + out.stderr
+    assert "loaded: nashlib.pruning.compact NashT5ForConditionalGeneration" in out.stdout, out.stdout + out.stderr
 
 
 def test_nashlib_loader_names_the_fix_for_an_unknown_model_type(saved, tmp_path):
     _copy(saved, tmp_path)
     cfg = json.loads((tmp_path / "config.json").read_text())
     cfg["model_type"] = "nash_t9"
+    del cfg["auto_map"]  # a type no shim names either
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match=r"model type 'nash_t9' .*`import nashlib`, which registers nash_t5, nash_bart"):
         shapes.load(str(tmp_path))

@@ -25,8 +25,10 @@ different widths compact exactly, and ``nash_tied_lm_head`` records whether the 
 embedding (transformers 5.x ties every T5 config; a v1.1 / Flan-T5 checkpoint loads untied). Loading is
 strict (:class:`_StrictLoading`): safetensors only, every key present and expected, every shape as the
 layout says, every weight finite; a layout that contradicts itself is refused when the config is made.
-Without ``import nashlib`` transformers does not know ``nash_t5`` (it reads no plugin entry points) and
-says so in its own words; :func:`nashlib.shapes.load` names the fix.
+Without ``import nashlib`` transformers does not know ``nash_t5`` (it reads no plugin entry points), so a
+saved folder carries a two-line shim (:data:`SHIM`, ``modeling_nash.py``) named by the config's ``auto_map``:
+transformers then refuses with its "custom code" error pointing at the folder, whose shim names the fix, and
+``trust_remote_code=True`` loads the same strict classes through it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import copy
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from huggingface_hub.dataclasses import strict
@@ -45,6 +48,7 @@ from transformers.cache_utils import EncoderDecoderCache
 from transformers.models.t5.modeling_t5 import T5Attention, T5LayerNorm
 
 from nashlib.arch import PARTS, Attn, arch_of, set_position_bias
+from nashlib.env import atomic_write_text
 from nashlib.pruning.masks import PruningMasks
 
 __all__ = ["NashT5Config", "NashT5ForConditionalGeneration", "NashT5Attention", "NashT5LayerNorm",
@@ -273,6 +277,21 @@ class _StrictLoading:
             keys.pop("lm_head.weight", None)
         return keys
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Stock ``save_pretrained``, plus :data:`SHIM` and an ``auto_map`` naming it in ``config.json``.
+
+        A process that has imported ``nashlib`` loads the folder with its registered classes and ignores
+        the shim. One that has not gets transformers' "contains custom code" error pointing at the folder,
+        where the shim's first lines name the fix; with ``trust_remote_code=True`` the shim imports
+        ``nashlib`` (transformers names the missing package if it is not installed).
+        """
+        names = {"nash_t5": "NashT5", "nash_bart": "NashBart"}[self.config.model_type]
+        self.config.auto_map = {"AutoConfig": f"{SHIM_MODULE}.{names}Config",
+                                "AutoModelForSeq2SeqLM": f"{SHIM_MODULE}.{names}ForConditionalGeneration"}
+        out = super().save_pretrained(save_directory, *args, **kwargs)
+        atomic_write_text(Path(save_directory) / f"{SHIM_MODULE}.py", SHIM)
+        return out
+
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         where = pretrained_model_name_or_path
@@ -299,6 +318,18 @@ class _StrictLoading:
                 raise ValueError(f"{where}: weight {name!r} holds NaN or infinite values; the file is damaged")
         return (model, info) if want_info else model
 
+
+SHIM_MODULE = "modeling_nash"
+SHIM = '''"""A model compacted by NASH (nashlib, the nash-companion library): its classes live in nashlib.
+
+To load this folder, either run ``import nashlib`` first (it registers the model types nash_t5 and nash_bart
+with transformers' Auto classes), or pass ``trust_remote_code=True``, which runs this file: it imports
+nashlib, so nashlib must be installed (``pip install -e <nash-companion checkout>``).
+"""
+
+from nashlib.pruning.compact import (NashBartConfig, NashBartForConditionalGeneration, NashT5Config,  # noqa: F401
+                                     NashT5ForConditionalGeneration)
+'''
 
 _EDITED = ("The config and the weights come from different models, or one was edited; "
            "re-save the model with save_pretrained.")
