@@ -5,6 +5,7 @@
 #   make figures PROFILE=smoke SET="repeats=3 student.steps=100"   # overrides (nashlib.settings)
 #   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
 #   make test                         # unit tests + every notebook under nbval (smoke profile)
+#   make site                         # static site of the executed notebooks (after make figures)
 # The environment is a .venv made on first use from requirements.lock (exact versions of every package);
 # torch is installed first, pinned, so that nothing else pulls in a different build. `make lock` refreshes
 # the lock file from pyproject.toml. Override with TORCH_SPEC="torch==X" or PYTHON=python3.12.
@@ -18,7 +19,7 @@ SET        ?=
 PY         := $(VENV)/bin/python
 NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
 
-.PHONY: figures test venv clean list lock
+.PHONY: figures test venv clean list lock site
 .DEFAULT_GOAL := figures
 
 venv: $(VENV)/.installed
@@ -40,7 +41,7 @@ LOCK_VENV := build/lock-venv
 lock:
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[test,site]"
 	{ echo "# Exact versions for nash-companion, made by 'make lock' ($$($(LOCK_VENV)/bin/python --version)); torch first."; \
 	  echo "$(TORCH_SPEC)"; \
 	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v -i '^torch=='; } > requirements.lock
@@ -53,6 +54,11 @@ figures: $(VENV)/.installed
 # one figure by name, e.g. `make figures/fig2_decoder_depth_speed.png` (cebra-figures style)
 figures/%.png: notebooks/%.py $(VENV)/.installed
 	$(PY) -m nashlib.runner run --profile cpu --only $*
+
+# the static site of the executed notebooks, README and REPORT.md (Jupyter Book 1, offline), from the last
+# `make figures` of PROFILE: build/site/<profile>/_build/html/index.html
+site: $(VENV)/.installed
+	$(PY) book/build.py --profile $(PROFILE)
 
 list: $(VENV)/.installed
 	$(PY) -m nashlib.runner list
