@@ -43,7 +43,8 @@ CONFIG = {
     "sphinx": {"config": {"html_js_files": [],  # Jupyter Book 1 adds require.js from a CDN by default
                           "html_extra_path": ["_extra"],  # the figures, copied as they are (the landing page's thumbnails)
                           "html_show_sourcelink": False,
-                          "nb_merge_streams": True}},
+                          "nb_merge_streams": True,
+                          "nb_output_stderr": "remove"}},  # progress bars; the executed .ipynb keeps them
 }
 
 
