@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["REPO_ROOT", "seed_everything", "set_threads", "run_info", "atomic_write_bytes",
+__all__ = ["REPO_ROOT", "seed_everything", "set_threads", "threads", "run_info", "atomic_write_bytes",
            "atomic_write_text", "ALLOCATOR_VARS", "ALLOCATOR_SETTINGS", "allocator_env", "allocator_settings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,20 @@ def set_threads(threads: int) -> int:
     if threads > 0:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads(count: int):
+    """Run the block with ``count`` torch intra-op threads (0: leave them), then restore the previous count.
+
+    Training with a fixed count makes a run's float sums, and so its weights, the same on every re-run.
+    """
+    before = torch.get_num_threads()
+    set_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _cpu_model() -> str:

@@ -44,6 +44,7 @@ __all__ = ["TeacherConfig", "StudentRecipe", "Profile", "PROFILES", "get", "name
            "parse_assignment", "load_settings_file", "check_parameter", "start"]
 
 
+SELECTS = ("at_target", "last")  # nashlib.pruning.prune.SELECTS (a test keeps the two equal)
 _TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict"}
 
 
@@ -215,8 +216,11 @@ class StudentRecipe:
     reg_lr: float  # learning rate of the Lagrange multipliers
     batch: int  # sequences per step
     timing_batch: int  # sequences per timed generate() call of a trained model (warm-up and rounds: the profile's)
-    seeds: tuple[int, ...]  # Figure 8: seeds of the repeated runs
+    seeds: tuple[int, ...]  # Figure 8: seeds of the repeated runs (the paper: 20)
     high_sparsity: float  # Figure 8: CoFi-T5's high target sparsity (the paper: 0.9)
+    paired_seeds: tuple[int, ...] = (0,)  # every other comparison: each model trained once per seed, paired by seed
+    threads: int = 0  # torch threads while a student trains (0: the profile's); fixed, so re-runs are bit-identical
+    select: str = "at_target"  # PruneConfig.select of every student: "at_target" (latest on-target step) | "last"
 
     def __post_init__(self):
         for key, typ in typing.get_type_hints(StudentRecipe).items():
@@ -224,39 +228,52 @@ class StudentRecipe:
         for key in ("steps", "batch", "timing_batch"):
             if getattr(self, key) < 1:
                 raise ValueError(f"StudentRecipe: {key}={getattr(self, key)!r}; allowed: an integer >= 1")
-        for key in ("warmup_steps", "finetune_steps"):
+        for key in ("warmup_steps", "finetune_steps", "threads"):
             if getattr(self, key) < 0:
                 raise ValueError(f"StudentRecipe: {key}={getattr(self, key)!r}; allowed: an integer >= 0")
-        if not self.seeds:
-            raise ValueError("StudentRecipe: seeds=(); allowed: a non-empty list of integers")
+        for key in ("seeds", "paired_seeds"):
+            values = getattr(self, key)
+            if not values or min(values) < 0 or len(set(values)) != len(values):
+                raise ValueError(f"StudentRecipe: {key}={values!r}; allowed: a non-empty list of distinct "
+                                 "integers >= 0")
         if not 0 < self.high_sparsity < 1:
             raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
+        if self.select not in SELECTS:
+            raise ValueError(f"StudentRecipe: select={self.select!r}; allowed: {', '.join(map(repr, SELECTS))}")
 
 
-# Every recipe warms the target up over 80 % of the pruning steps (the paper: 16 of 20 epochs, Tables 8-9).
-# cpu: the controller (l1 (s - t) + l2 (s - t)^2, multipliers at the paper's reg_lr 0.01) needs about 400 steps
-# to unwind its early windup (the masks start above the rising target, l1 first grows positive, then has to
-# cross to negative; one overshoot, then it locks on). Measured on build_t5("tiny") with random batches
-# (tests/test_controller.py): 200 steps (warm-up 160, mask_lr 0.05) end at 0.41 for target 0.3, 400 steps
-# at mask_lr 0.02 at 0.45; 500 steps (warm-up 400) at mask_lr 0.05 reach 0.300 +- 0.01 (deterministic
-# encoder sparsity) for 10 of 10 seeds: 0.2949 to 0.3040, largest miss 0.0051 (per-layer rounding of the heads
-# moves the deterministic value up to 0.0065 from the expected one on this 4-layer, 4-head encoder).
-# Cost: a cpu pruning step of the 4.5 M-weight teachers is 0.125 s on 2 cores (NASH-3; CoFi-T5 0.21 s), so
-# 500 + 50 steps and scoring are ~80 s per NASH student (~2 min for CoFi-T5); about 15 students per task, two
-# tasks, plus 20 for the variants notebook (generation task) make ~50 students: about 70 minutes cold.
+# Every recipe warms the target up over 80 % of the pruning steps (the paper: 16 of 20 epochs, Tables 8-9) and
+# keeps the latest step whose deterministic sparsity is on target (select="at_target", nashlib.pruning.prune).
+# cpu: measured on the cpu generation teacher (sst2_frequent, NASH-3 at encoder target 0.3, batch 16, reg_lr 0.01,
+# the paper's): the controller (l1 (s - t) + l2 (s - t)^2, Adam on the multipliers) swings l1 from about +1 to
+# -3 and back with a period of several hundred steps, so the last step lands wherever the cycle is. Last step,
+# seed 0: 500 steps (mask_lr 0.05) 0.355, (mask_lr 0.1) 0.396, (0.2) 0.346; 1000 steps (0.05) 0.322, (0.2) 0.296,
+# (0.5) 0.286; 2000 steps (0.05) 0.320; reg_lr 0.05 (mask_lr 0.25), 600 or 1000 steps: 0.288, 0.290; a mask lr
+# decaying to 0 after the warm-up froze the cycle at 0.287. The cycle crosses the target after the warm-up,
+# and "at_target" keeps the step closest to it: with this recipe (500 steps, warm-up 400, batch 16, mask_lr
+# 0.05, one thread) seeds 0-9 reached 0.2998, 0.2998, 0.3001, 0.3079, 0.3037, 0.3001, 0.3001, 0.3001, 0.3005,
+# 0.2998 (10 of 10 within 0.01; kept steps 466-491). On build_t5("tiny") with random batches
+# (tests/test_controller.py) the same recipe reaches the target for 10 of 10 seeds.
+# Cost: a pruning step of the 4.5 M-weight cpu teachers at batch 16 is 0.13 s on one thread (NASH-3; CoFi-T5
+# 0.20 s); two one-thread workers train ~1.6x as many students per minute as one two-thread process (the step is
+# bound by per-operation overhead), so a NASH student takes ~40 s of wall time and a CoFi-T5 student ~60 s.
+# Seeds: 5 paired seeds for every comparison, 20 for Figure 8 (the paper's count), on one pruning task
+# (Profile.pruning_tasks): about 150 students, ~85 minutes of the 2-hour budget (README: measured times).
 _STUDENTS: dict[str, StudentRecipe] = {
     "smoke": StudentRecipe(steps=6, warmup_steps=5, finetune_steps=2, lr=1e-3, finetune_lr=1e-3, mask_lr=0.1,
-                           reg_lr=0.1, batch=8, timing_batch=2, seeds=(0, 1), high_sparsity=0.9),
+                           reg_lr=0.1, batch=8, timing_batch=2, seeds=(0, 1, 2), high_sparsity=0.9,
+                           paired_seeds=(0, 1), threads=1),
     "cpu": StudentRecipe(steps=500, warmup_steps=400, finetune_steps=50, lr=3e-4, finetune_lr=3e-4, mask_lr=0.05,
-                         reg_lr=0.01, batch=32, timing_batch=8, seeds=(0, 1, 2), high_sparsity=0.9),
+                         reg_lr=0.01, batch=16, timing_batch=8, seeds=tuple(range(20)), high_sparsity=0.9,
+                         paired_seeds=(0, 1, 2, 3, 4), threads=1),
     "laptop": StudentRecipe(steps=1500, warmup_steps=1200, finetune_steps=500, lr=3e-5, finetune_lr=3e-5,
                             mask_lr=0.01, reg_lr=0.01, batch=8, timing_batch=4, seeds=(0, 1, 2, 3, 4),
-                            high_sparsity=0.9),
+                            high_sparsity=0.9, paired_seeds=(0, 1, 2, 3, 4)),
     # the paper: 20 epochs of pruning on SAMSum/TweetQA at batch 4, target warm-up over 16 of them (Tables 8-9),
     # 20 seeds for Figure 8 (Appendix A, D)
     "paper": StudentRecipe(steps=73_660, warmup_steps=58_928, finetune_steps=7_366, lr=3e-5, finetune_lr=3e-5,
                            mask_lr=0.01, reg_lr=0.01, batch=4, timing_batch=32,
-                      seeds=tuple(range(20)), high_sparsity=0.9),
+                           seeds=tuple(range(20)), high_sparsity=0.9, paired_seeds=(0, 1, 2, 3, 4)),
 }
 
 
@@ -298,9 +315,11 @@ class Profile:
     teachers: tuple[TeacherConfig, ...]  # one per task this profile trains (see TeacherConfig)
     student: StudentRecipe  # how every pruning method prunes and fine-tunes, and the seeds
     teacher_init: str  # "" keeps each teacher's init; else a save_pretrained folder or hub name for every teacher
+    pruning_tasks: tuple[str, ...]  # the tasks whose teachers the pruning notebooks prune (empty: every usable one)
     teacher_margin: float  # a teacher is pruned only if it beats every trivial baseline by this (metric / 100)
     waive_teacher_rule: bool  # report the rule but prune every teacher (micro teachers of the tests)
     writes_figures: bool  # this profile's figures are the committed figures/ (one profile at most)
+    workers: int  # processes that train students at once (each with student.threads threads); 1: in the notebook
     budget_minutes: int  # what `make figures` in this profile should take, cold; the runner warns past it
 
     def __post_init__(self) -> None:
@@ -312,11 +331,16 @@ class Profile:
         self._check_timing(owner)
         if not 0 <= self.teacher_margin < 1:
             raise ValueError(f"{owner}: teacher_margin={self.teacher_margin!r}; allowed: 0 <= margin < 1")
-        if self.budget_minutes < 1:
-            raise ValueError(f"{owner}: budget_minutes={self.budget_minutes!r}; allowed: an integer >= 1")
+        for key in ("budget_minutes", "workers"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{owner}: {key}={getattr(self, key)!r}; allowed: an integer >= 1")
         task_names = [t.task for t in self.teachers]
         if len(set(task_names)) != len(task_names):
             raise ValueError(f"{owner}: teachers name a task twice ({task_names}); allowed: one teacher per task")
+        unknown = [t for t in self.pruning_tasks if t not in task_names]
+        if unknown:
+            raise ValueError(f"{owner}: pruning_tasks={list(self.pruning_tasks)} names {unknown}, which have no "
+                             f"teacher; allowed: tasks among {task_names}")
 
     def _check_timing(self, owner: str) -> None:
         if self.device not in ("cpu", "cuda"):
@@ -375,8 +399,8 @@ _SMOKE = dict(
     layer_batch=2, memory_len=16, min_sample_s=0.002,
     profile_repeats=1,
     alloc_repeats=1,
-    teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10,
-    waive_teacher_rule=True, writes_figures=False, budget_minutes=5,
+    teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10, pruning_tasks=(),
+    waive_teacher_rule=True, writes_figures=False, workers=1, budget_minutes=5,
 )
 
 _CPU = dict(
@@ -391,7 +415,8 @@ _CPU = dict(
     profile_repeats=4,
     alloc_repeats=3,
     teachers=_TEACHERS["cpu"], student=_STUDENTS["cpu"], teacher_init="", teacher_margin=0.10,
-    waive_teacher_rule=False, writes_figures=True, budget_minutes=120,
+    pruning_tasks=("sst2_frequent",),  # one task: paired seeds for every model fit the 2-hour budget (README)
+    waive_teacher_rule=False, writes_figures=True, workers=2, budget_minutes=120,
 )
 
 _LAPTOP = dict(
@@ -399,7 +424,7 @@ _LAPTOP = dict(
     name="laptop",
     description="a laptop CPU with internet: t5-small from the hub for quality, t5 shapes for timing",
     threads=0, batch=2, src_len=256, repeats=3,
-    teachers=_TEACHERS["laptop"], student=_STUDENTS["laptop"], writes_figures=False,
+    teachers=_TEACHERS["laptop"], student=_STUDENTS["laptop"], writes_figures=False, workers=1, pruning_tasks=(),
     budget_minutes=24 * 60,  # rough: a day of laptop CPU for the hub t5-small teachers and students
 )
 
@@ -412,7 +437,7 @@ _PAPER = dict(
     layer_batch=32, memory_len=512, min_sample_s=0.05,
     profile_repeats=3,
     alloc_repeats=0,  # glibc's allocator settings concern CPU memory; the GPU run skips that comparison
-    teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False,
+    teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False, workers=1, pruning_tasks=(),
     budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
 )
 

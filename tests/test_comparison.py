@@ -42,23 +42,43 @@ def test_add_paper_columns_leaves_missing_rows_nan():
 def test_table1_checks_on_the_papers_own_table():
     """The paper's TweetQA column fails check 2 (NASH-3 50.77 < T5-Small 51.42); SAMSum passes all four."""
     q, s = _column("TweetQA")
-    v = comparison.table1_checks(q, s, teacher_gap=7.0, label="TweetQA")
+    v = comparison.table1_checks(q, s, teacher_gap=7.0, tie=0.0, label="TweetQA")
     assert [p.outcome for p in v.parts] == [V.HOLDS, V.DOES_NOT_HOLD, V.HOLDS, V.HOLDS]
     assert v.outcome == V.PARTLY
     q, s = _column("SAMSum")
-    assert comparison.table1_checks(q, s, teacher_gap=7.0, label="SAMSum").holds
+    assert comparison.table1_checks(q, s, teacher_gap=7.0, tie=0.0, label="SAMSum").holds
 
 
 def test_table1_checks_need_every_part_of_a_check():
     q = {"T5-Base": 50.0, "T5-Small": 40.0, "CoFi-T5": 40.0, "NASH-2": 41.0, "NASH-3": 45.0, "NASH-4": 44.0}
     s = {"T5-Small": 2.0, "CoFi-T5": 3.5, "NASH-2": 4.0, "NASH-3": 3.0, "NASH-4": 2.5}
-    v = comparison.table1_checks(q, s, teacher_gap=4.0, label="toy")
+    v = comparison.table1_checks(q, s, teacher_gap=4.0, tie=0.0, label="toy")
     faster, better, trade, near = v.parts
     assert faster.outcome == V.DOES_NOT_HOLD  # faster than T5-Small, not than CoFi-T5: the check needs both
     assert better.holds
     assert trade.outcome == V.DOES_NOT_HOLD  # speedups fall, but NASH-4's quality is below NASH-3's
     assert near.outcome == V.DOES_NOT_HOLD and near.estimate == pytest.approx(5.0)
     assert v.outcome == V.PARTLY
+
+
+def test_table1_checks_on_paired_seeds_can_be_inconclusive():
+    rng = np.random.default_rng(0)
+    rows = rng.uniform(20, 80, size=300)  # (rows,)
+
+    def model(shift, noise):  # (seeds, rows): five seeds scored on the same rows
+        return rows[None, :] + shift + rng.normal(0, noise, size=(5, 300))
+
+    q = {"T5-Base": np.repeat(rows[None, :] + 6, 5, axis=0), "T5-Small": model(0.0, 5), "CoFi-T5": model(-5.0, 5),
+         "NASH-2": model(-1.0, 5), "NASH-3": model(0.2, 5), "NASH-4": model(3.0, 5)}
+    s = {"T5-Small": 2.0, "CoFi-T5": 1.5, "NASH-2": 4.0, "NASH-3": 3.0, "NASH-4": 2.5}
+    v = comparison.table1_checks(q, s, teacher_gap=7.0, tie=1.0, label="toy")
+    faster, better, trade, near = v.parts
+    assert faster.holds and near.holds and near.n == 5 and near.rows == 300
+    vs_small, vs_cofi = better.parts
+    assert vs_cofi.holds and vs_small.interval[0] > -1.0  # NASH-3 ~0.2 above T5-Small: inside the tie of 1 point
+    q["T5-Small"] = model(1.5, 5)  # now T5-Small is 1.3 points better: the interval straddles -1
+    vs_small = comparison.table1_checks(q, s, teacher_gap=7.0, tie=1.0, label="toy").parts[1].parts[0]
+    assert vs_small.outcome in (V.INCONCLUSIVE, V.DOES_NOT_HOLD) and vs_small.estimate == pytest.approx(-1.3, abs=0.5)
 
 
 def test_panels_draw():

@@ -23,7 +23,7 @@ def teacher():
 def _cpu_config(seed: int, **changes) -> PruneConfig:
     R = settings.get("cpu").student
     fields = dict(method="nash", target_sparsity=0.3, decoder_layers=2, steps=R.steps, warmup_steps=R.warmup_steps,
-                  lr=R.lr, mask_lr=R.mask_lr, reg_lr=R.reg_lr, seed=seed, checkpoint_every=0)
+                  lr=R.lr, mask_lr=R.mask_lr, reg_lr=R.reg_lr, seed=seed, checkpoint_every=0, select=R.select)
     return PruneConfig(**{**fields, **changes})
 
 

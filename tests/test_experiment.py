@@ -104,9 +104,13 @@ def test_cofi_target_is_nash3_budget_and_small_model_proportions(tiny_teacher):
     kept = 0.7 * full_enc + 3 / 4 * full_dec
     assert lineup.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3) == pytest.approx(
         1 - kept / (full_enc + full_dec), abs=1e-4)
-    line = lineup.lineup(tiny_teacher, recipe())
-    assert list(line) == ["CoFi-T5", "NASH-2", "NASH-3", "NASH-4"]
-    assert line["CoFi-T5"].target_sparsity == lineup.model_sparsity_of_nash(tiny_teacher.model, 3, 0.3)
+    line = lineup.nash_lineup(recipe(), seed=3)
+    assert list(line) == ["NASH-2", "NASH-3", "NASH-4"] and {c.seed for c in line.values()} == {3}
+    assert all(c.target_sparsity == 0.3 and c.select == recipe().select for c in line.values())
+    cofi = lineup.cofi_matched(0.612345678, recipe(), seed=3)  # NASH-3's reached sparsity, not its target
+    assert cofi.method == "cofi" and cofi.target_sparsity == 0.6123 and cofi.seed == 3
+    with pytest.raises(ValueError, match="nash3_reached_model_sparsity=1.2"):
+        lineup.cofi_matched(1.2, recipe())
     small = lineup.small_config(TeacherConfig("sst2", d_model=256, d_kv=32, num_heads=8, d_ff=1024, encoder_layers=4,
                                           decoder_layers=12))
     assert (small.d_model, small.num_heads, small.d_ff, small.encoder_layers, small.decoder_layers) == \
@@ -144,7 +148,7 @@ def test_usable_compares_the_teacher_with_every_trivial_baseline(tiny_teacher):
 
 def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
     cfgs = (TeacherConfig("sst2", **TINY), TeacherConfig("sst2_frequent", **TINY))
-    cpu, smoke = (dataclasses.replace(settings.get(name), teachers=cfgs) for name in ("cpu", "smoke"))
+    cpu, smoke = (dataclasses.replace(settings.get(name), teachers=cfgs, pruning_tasks=()) for name in ("cpu", "smoke"))
     verdicts = {"sst2": True, "sst2_frequent": False}
     monkeypatch.setattr(baselines, "get_teacher", lambda cfg, progress=True: cfg.task)  # stands for the model
     monkeypatch.setattr(baselines, "usable", lambda t, margin: baselines.TeacherCheck(
@@ -152,6 +156,11 @@ def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
     kept, table = baselines.pruning_teachers(cpu)
     assert kept == {"sst2": "sst2"} and table.used.tolist() == [True, False]
     assert baselines.pruning_teachers(smoke)[0] == {"sst2": "sst2", "sst2_frequent": "sst2_frequent"}  # waived
+    chosen = dataclasses.replace(smoke, pruning_tasks=("sst2_frequent",))  # the profile prunes one task only
+    kept, table = baselines.pruning_teachers(chosen)
+    assert list(kept) == ["sst2_frequent"] and table.chosen.tolist() == [False, True]
+    with pytest.raises(ValueError, match="pruning_tasks=\\['rte'\\] names \\['rte'\\], which have no teacher"):
+        dataclasses.replace(smoke, pruning_tasks=("rte",))
     verdicts["sst2"] = False
     with pytest.raises(RuntimeError, match="profile cpu: no teacher passed the rule"):
         baselines.pruning_teachers(cpu)
@@ -173,3 +182,16 @@ def test_pruning_trace_is_saved_and_loaded_with_the_student(tiny_teacher, tmp_pa
     assert len(fig.axes) == 2  # the sparsity axis and the multipliers' twin
     with pytest.raises(ValueError, match="not finished"):
         traces.trace_of(tiny_teacher, lineup.nash(3, recipe()), recipe(), tmp_path)
+
+
+def test_prefetch_in_two_worker_processes_gives_the_students_trained_here(tiny_teacher, tmp_path):
+    r = recipe(threads=1)
+    cfgs = [lineup.nash(2, r, seed=s) for s in (0, 1)]
+    assert ex.prefetch(tiny_teacher, cfgs, r, workers=2, root=tmp_path / "pool") == 2  # two spawned processes
+    assert ex.prefetch(tiny_teacher, cfgs, r, workers=2, root=tmp_path / "pool") == 0  # cached: nothing to do
+    for cfg in cfgs:
+        pooled = ex.student(tiny_teacher, cfg, r, tmp_path / "pool", progress=False)
+        here = ex.student(tiny_teacher, cfg, r, tmp_path / "here", progress=False)
+        assert pooled.info.predictions == here.info.predictions
+        for (k, a), b in zip(pooled.model.state_dict().items(), here.model.state_dict().values()):
+            assert torch.equal(a, b), k  # the same threads, the same float sums: the same weights

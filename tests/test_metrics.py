@@ -156,3 +156,19 @@ def test_evaluate_interface(wordnet):
     assert round(tweet["score"], 4) == 0.6944
     with pytest.raises(ValueError, match="unknown metric 'bleu'; allowed: rouge, meteor"):
         m.load("bleu")
+
+
+def test_per_row_scores_average_to_the_task_metric():
+    preds = ["a cat sat", "the dog", "", "birds fly high"]
+    refs = [["a cat sat down"], ["a dog"], ["nothing"], ["birds fly high"]]
+    rows = m.per_row("samsum", preds, refs)  # ROUGE-L
+    assert rows.shape == (4,) and rows[2] == 0.0 and rows[3] == pytest.approx(1.0)
+    assert rows.mean() == pytest.approx(m.compute("samsum", preds, refs)["score"], abs=1e-12)
+    labels = m.per_row("sst2", ["positive", "negative", "positive"], [["positive"], ["positive"], ["positive"]])
+    assert labels.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_per_row_is_none_where_the_metric_is_not_a_mean_over_rows():
+    assert m.per_row("cola", ["acceptable"], [["acceptable"]]) is None  # Matthews correlation
+    with pytest.raises(ValueError, match="no metric for task"):
+        m.per_row("nope", [], [])

@@ -254,3 +254,52 @@ def test_bad_finetune_config(kwargs, match):
 
     with pytest.raises(ValueError, match=re.escape(f"FinetuneConfig: {match}")):
         FinetuneConfig(**kwargs)
+
+
+# --- select="at_target": keep the latest on-target snapshot ------------------------------------------------
+
+SELECT = dict(method="nash", target_sparsity=0.3, decoder_layers=2, steps=80, warmup_steps=40, mask_lr=0.1,
+              reg_lr=0.1, lr=1e-4, select="at_target", select_every=5, checkpoint_every=20)
+
+
+def test_at_target_keeps_a_step_whose_deterministic_sparsity_is_on_target(teacher, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        last = prune(teacher, _batches(), PruneConfig(**{**SELECT, "select": "last"}), tmp_path / "last",
+                     progress=False)
+        sel = prune(teacher, _batches(), PruneConfig(**SELECT), tmp_path / "sel", progress=False)
+    assert last.report.selected_step is None and sel.history == last.history  # selection only reads the run
+    rows = {r["step"]: r["deterministic_sparsity"] for r in sel.history}
+    on_target = [s for s, v in rows.items() if s >= 40 and (s % 5 == 0 or s == 80) and abs(v - 0.3) <= 0.01]
+    step = sel.report.selected_step
+    if on_target:  # the checked step closest to the target is kept (the later on a tie); the report measures it
+        best = min(abs(rows[s] - 0.3) for s in on_target)
+        assert step == max(s for s in on_target if abs(rows[s] - 0.3) == best) and not sel.report.missed
+        assert sel.report.reached == pytest.approx(rows[step], abs=1e-12)
+    else:  # never on target: the last step, marked missed
+        assert step == 80 and sel.report.missed and sel.report.reached == pytest.approx(rows[80])
+    # a copy taken since the last checkpoint is written at the next one (every 20 steps), for a restart
+    assert (run_folder(PruneConfig(**SELECT), tmp_path / "sel") / "selected.pt").exists() == bool(on_target)
+
+
+def test_at_target_selection_survives_a_restart(teacher, tmp_path):
+    cfg = PruneConfig(**SELECT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = prune(teacher, _batches(), cfg, tmp_path / "a", progress=False)
+        assert prune(teacher, _batches(), cfg, tmp_path / "b", stop_after=70, progress=False) is None
+        resumed = prune(teacher, _batches(), cfg, tmp_path / "b", progress=False)
+    assert resumed.report.selected_step == whole.report.selected_step
+    assert resumed.report.reached == whole.report.reached
+    for key, m in whole.masks.masks.items():
+        assert torch.equal(m.log_alpha, resumed.masks.masks[key].log_alpha), key
+
+
+def test_unreadable_snapshot_names_its_file(teacher, tmp_path):
+    cfg = PruneConfig(**{**SELECT, "steps": 4, "warmup_steps": 2})
+    folder = run_folder(cfg, tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "selected.pt").write_bytes(b"not a torch file")
+    with warnings.catch_warnings(), pytest.raises(Exception, match="selected.pt"):
+        warnings.simplefilter("ignore")
+        prune(teacher, _batches(), cfg, tmp_path, progress=False)

@@ -154,3 +154,12 @@ def test_start_sets_threads_and_applies_overrides():
 def test_start_rejects_wrongly_typed_parameters(kwargs, match):
     with pytest.raises(TypeError, match=match):
         profiles.start("smoke", **kwargs)
+
+
+def test_student_select_options_are_prunes():
+    from nashlib import settings
+    from nashlib.pruning import prune
+
+    assert set(settings.SELECTS) == set(prune.SELECTS)
+    with pytest.raises(ValueError, match="select='best'; allowed"):
+        settings.get("cpu", {"student.select": "best"})

@@ -117,7 +117,7 @@ def test_combine_required_gates():
 
 @pytest.mark.parametrize("call,error,match", [
     (lambda: V.beats([], [], claim="c"), ValueError, "a is empty"),
-    (lambda: V.beats([1.0, 2.0], [1.0], claim="c"), ValueError, "a has 2 samples and b 1; allowed: equal lengths"),
+    (lambda: V.beats([1.0, 2.0], [1.0], claim="c"), ValueError, "a has shape \\(2,\\) and b \\(1,\\); allowed: equal shapes"),
     (lambda: V.beats([1.0, math.nan], [1.0, 2.0], claim="c"), ValueError, "a holds nan at index 1"),
     (lambda: V.beats(math.nan, 1.0, claim="c"), ValueError, "a=nan; allowed: a finite number"),
     (lambda: V.beats("3", 1.0, claim="c"), TypeError, "a='3' has type str"),
@@ -159,3 +159,54 @@ def test_finding_has_the_shape_report_reads(tmp_path):
     assert row.verdict == "partly holds" and row.finding == "Figure 2" and row.ours == "2.4x"
     single = V.Finding("F", "c", "p", "o", checks[0]).asdict()
     assert single["verdict"] == "holds" and len(single["checks"]) == 1
+
+
+# --- seeds x rows (two-level bootstrap) and spread tests ----------------------------------------------
+
+def test_seeds_by_rows_resamples_both_levels():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(0.5, 0.3, size=200)  # (rows,): row difficulty shared by every seed
+    seeds = np.array([-0.02, 0.0, 0.01, 0.03, -0.01])  # (seeds,)
+    a = seeds[:, None] + rows[None, :] + 0.05  # (seeds, rows)
+    b = seeds[:, None] + rows[None, :]  # paired: the same seeds and rows, a is exactly 0.05 better
+    v = V.beats(a, b, margin=0.0, claim="a beats b", names=("a", "b"))
+    assert v.holds and v.estimate == pytest.approx(0.05) and v.n == 5 and v.rows == 200
+    assert v.interval == pytest.approx((0.05, 0.05))  # a constant paired difference: no spread at either level
+    assert "n=5 x 200 rows" in v.line() and v.asdict()["rows"] == 200
+
+
+def test_row_noise_widens_the_interval_beyond_the_seed_only_one():
+    rng = np.random.default_rng(1)
+    d = rng.normal(0.0, 1.0, size=(5, 300)) + np.array([0.1, 0.12, 0.08, 0.11, 0.09])[:, None]
+    both = V.bootstrap_interval(d)
+    seeds_only = V.bootstrap_interval(d.mean(axis=1))
+    assert both[1] - both[0] > seeds_only[1] - seeds_only[0]  # rows add their own uncertainty
+    assert both[0] < d.mean() < both[1]
+
+
+def test_two_level_interval_covers_by_hand_computation():
+    d = np.array([[1.0, 0.0], [1.0, 0.0]])  # two seeds, two rows: the rows differ, the seeds do not
+    lo, hi = V.bootstrap_interval(d, n_boot=4000)
+    assert lo == 0.0 and hi == 1.0  # a resample of the rows can be (0, 0) or (1, 1): means from 0 to 1
+
+
+def test_paired_shapes_must_match():
+    with pytest.raises(ValueError, match="shape"):
+        V.beats(np.zeros((3, 4)), np.zeros((3, 5)), claim="x")
+
+
+def test_spread_larger_holds_fails_and_is_inconclusive():
+    rng = np.random.default_rng(0)
+    wide, narrow = rng.normal(0, 5.0, 20), rng.normal(0, 0.5, 20)
+    assert V.spread_larger(wide, narrow, claim="wide varies more").holds
+    assert V.spread_larger(narrow, wide, claim="narrow varies more").outcome == V.DOES_NOT_HOLD
+    same = V.spread_larger(rng.normal(0, 1, 5), rng.normal(0, 1.1, 5), claim="similar")
+    assert same.outcome == V.INCONCLUSIVE
+    v = V.spread_larger(wide, narrow, claim="x", names=("CoFi", "NASH"))
+    assert v.estimate == pytest.approx(wide.std(ddof=1) / narrow.std(ddof=1))
+    assert dict(v.values)["p"] < 0.05
+
+
+def test_spread_larger_needs_three_samples_each():
+    with pytest.raises(ValueError, match="at least 3"):
+        V.spread_larger([1.0, 2.0], [1.0, 2.0, 3.0], claim="x")

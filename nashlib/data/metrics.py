@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 from nashlib.data import tasks
 
-__all__ = ["rouge", "meteor", "accuracy", "f1", "matthews", "pearson", "spearman", "compute", "TASK_METRICS",
+__all__ = ["rouge", "rouge_rows", "meteor", "meteor_rows", "accuracy", "accuracy_rows", "per_row", "f1", "matthews",
+           "pearson", "spearman", "compute", "TASK_METRICS",
            "tokenize", "regex_sentences", "split_sentences", "sentence_splitter", "nltk_data_dir",
            "setup_wordnet", "wordnet", "WordNetMissing", "LEXNAMES", "load",
            "UndefinedMetricWarning"]  # and NashMetric, built on first use
@@ -112,20 +113,25 @@ def split_sentences(text: str) -> list[str]:
 _SCORERS: dict = {}
 
 
-def rouge(predictions, references, *, stemming: bool = True) -> dict[str, float]:
-    """Mean ROUGE-1/2/L/Lsum F-measures; the best reference counts where there are several."""
+def rouge_rows(predictions, references, *, stemming: bool = True) -> dict[str, np.ndarray]:
+    """ROUGE-1/2/L/Lsum F-measure of every row (the best reference counts where there are several)."""
     from rouge_score import rouge_scorer
 
     predictions, refs = _refs(predictions, references)
     key = ("rouge1", "rouge2", "rougeL", "rougeLsum"), stemming
     scorer = _SCORERS.setdefault(key, rouge_scorer.RougeScorer(list(key[0]), use_stemmer=stemming))
-    totals = dict.fromkeys(key[0], 0.0)
-    for pred, rs in zip(predictions, refs):
+    rows = {name: np.zeros(len(predictions)) for name in key[0]}
+    for i, (pred, rs) in enumerate(zip(predictions, refs)):
         # rougeLsum reads one sentence per line; the other types ignore line breaks
         scores = scorer.score_multi(["\n".join(split_sentences(r)) for r in rs], "\n".join(split_sentences(pred)))
-        for name in totals:
-            totals[name] += scores[name].fmeasure
-    return {name: total / len(predictions) for name, total in totals.items()}
+        for name in rows:
+            rows[name][i] = scores[name].fmeasure
+    return rows
+
+
+def rouge(predictions, references, *, stemming: bool = True) -> dict[str, float]:
+    """Mean ROUGE-1/2/L/Lsum F-measures; the best reference counts where there are several."""
+    return {name: float(r.mean()) for name, r in rouge_rows(predictions, references, stemming=stemming).items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,14 +244,19 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def meteor(predictions, references) -> float:
-    """Mean METEOR (nltk, alpha 0.9, beta 3, gamma 0.5), the best reference per prediction."""
+def meteor_rows(predictions, references) -> np.ndarray:
+    """METEOR of every row (nltk, alpha 0.9, beta 3, gamma 0.5), the best reference per prediction."""
     from nltk.translate.meteor_score import meteor_score
 
     predictions, refs = _refs(predictions, references)
     wn = wordnet()
-    return float(np.mean([meteor_score([tokenize(r) for r in rs], tokenize(p), wordnet=wn)
-                          for p, rs in zip(predictions, refs)]))
+    return np.array([meteor_score([tokenize(r) for r in rs], tokenize(p), wordnet=wn)
+                     for p, rs in zip(predictions, refs)], dtype=float)
+
+
+def meteor(predictions, references) -> float:
+    """Mean METEOR (nltk, alpha 0.9, beta 3, gamma 0.5), the best reference per prediction."""
+    return float(np.mean(meteor_rows(predictions, references)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,10 +268,15 @@ def _single(predictions, references) -> tuple[list[str], list[str]]:
     return [p.strip() for p in predictions], [r[0].strip() for r in refs]
 
 
+def accuracy_rows(predictions, references) -> np.ndarray:
+    """1.0 where a prediction equals its reference (after stripping spaces; any reference counts), else 0.0."""
+    predictions, refs = _refs(predictions, references)
+    return np.array([p.strip() in {r.strip() for r in rs} for p, rs in zip(predictions, refs)], dtype=float)
+
+
 def accuracy(predictions, references) -> float:
     """Share of predictions equal to their reference (after stripping spaces); any reference counts."""
-    predictions, refs = _refs(predictions, references)
-    return float(np.mean([p.strip() in {r.strip() for r in rs} for p, rs in zip(predictions, refs)]))
+    return float(np.mean(accuracy_rows(predictions, references)))
 
 
 def f1(predictions, references, positive: str) -> float:
@@ -368,6 +384,19 @@ def compute(task: str, predictions, references) -> dict[str, float]:
     if task in _POSITIVE:
         out["f1"] = f1(predictions, references, _POSITIVE[task])
     return {"score": out[names[0]], **out}
+
+
+def per_row(task: str, predictions, references) -> np.ndarray | None:
+    """The paper's metric of ``task`` row by row, where it is a mean over rows (ROUGE-L, METEOR, accuracy:
+    then ``per_row(...).mean()`` is ``compute(...)["score"]``); None where it is not (MCC, Pearson), so a
+    comparison can only resample seeds, not rows."""
+    if task not in TASK_METRICS:
+        raise ValueError(f"no metric for task {task!r}; known tasks: {', '.join(TASK_METRICS)}")
+    main = _SUITES[TASK_METRICS[task]][0]
+    rows = {"rougeL": lambda: rouge_rows(predictions, references)["rougeL"],
+            "meteor": lambda: meteor_rows(predictions, references),
+            "accuracy": lambda: accuracy_rows(predictions, references)}
+    return rows[main]() if main in rows else None
 
 
 _FUNCTIONS = {"meteor": meteor, "accuracy": accuracy, "matthews_correlation": matthews, "pearson": pearson,

@@ -21,16 +21,17 @@ import numpy as np
 import pandas as pd
 
 from nashlib.data import tasks
-from nashlib.experiments import summary
+from nashlib.experiments import paired, summary
 from nashlib.experiments.generation import is_generation, time_generation
-from nashlib.experiments.students import Student, student
+from nashlib.experiments.students import Student, prefetch, student
 from nashlib.experiments.summary import ModelRow
 from nashlib.experiments.teachers import Teacher
 from nashlib.pruning.prune import PruneConfig
 from nashlib.settings import StudentRecipe
 
-__all__ = ["Arm", "Ablation", "SHOWN", "expected_depth", "reached_label", "train_arms", "frame", "paper_frame",
-           "beside_paper", "time_arms", "quality_bars", "quality_speed_panel", "wrap"]
+__all__ = ["Arm", "Ablation", "SHOWN", "expected_depth", "reached_label", "train_arms", "train_seeds", "frame",
+           "score_matrices", "seed_means", "paper_frame", "beside_paper", "time_arms", "quality_bars",
+           "quality_speed_panel", "wrap"]
 
 SHOWN = ("layers", "sparsity")  # what a row label states as reached: decoder layers, or encoder sparsity
 
@@ -104,6 +105,36 @@ def train_arms(teacher: Teacher, configs: dict[str, PruneConfig], recipe: Studen
         row = summary.student_row(reached_label(strategy, s, shown), s, teacher)
         arms.append(Arm(strategy, s.config, s, row, "" if twin == strategy else twin))
     return Ablation(teacher, tuple(arms))
+
+
+def train_seeds(teacher: Teacher, configs_of: Callable[[int], dict[str, PruneConfig]], recipe: StudentRecipe,
+                seeds: Sequence[int], *, workers: int = 1, **arms) -> list[Ablation]:
+    """One :class:`Ablation` per seed (``configs_of(seed)``: the strategies' configurations at that seed).
+
+    The students not cached yet are trained first, ``workers`` processes at a time
+    (``students.prefetch``); ``arms`` go to :func:`train_arms` (``same``, ``shown``).
+    """
+    prefetch(teacher, [cfg for s in seeds for cfg in configs_of(s).values()], recipe, workers=workers)
+    return [train_arms(teacher, configs_of(s), recipe, **arms) for s in seeds]
+
+
+def score_matrices(seeded: Sequence[Ablation]) -> dict[str, np.ndarray]:
+    """{strategy: (seeds, rows) scores x 100} from one teacher's per-seed ablations (``paired.scores``)."""
+    teacher = seeded[0].teacher
+    return {a.strategy: paired.scores([ab.arm(a.strategy).student for ab in seeded], teacher) for a in seeded[0].arms}
+
+
+def seed_means(data: pd.DataFrame, matrices: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One row per task and strategy of :func:`frame`'s per-seed table: ``quality`` with its 95 % interval over
+    seeds and rows (``quality_lo``, ``quality_hi``, from ``matrices[title][strategy]``), the numeric columns
+    averaged, ``seeds``, and the first seed's other columns (its label, layers kept)."""
+    rows = []
+    for (title, strategy), g in data.groupby(["title", "strategy"], sort=False):
+        mean, lo, hi = paired.mean_interval(matrices[title][strategy])
+        numeric = g.drop(columns=["seed"]).select_dtypes("number").mean()
+        rows.append({**g.iloc[0].to_dict(), **numeric, "quality": mean, "quality_lo": lo, "quality_hi": hi,
+                     "seeds": len(g)})
+    return pd.DataFrame(rows)
 
 
 def _kept(report) -> list[int]:
@@ -187,22 +218,25 @@ def quality_bars(ax, data: pd.DataFrame, strategies: Sequence[str], colors: dict
                  labels: dict[str, str] | None = None, missed: str | None = None) -> None:
     """Grouped bars of quality per task (groups) and strategy (bars), the teacher as a dotted line per task.
 
-    ``data``: :func:`frame`'s table; ``missed``: a boolean column whose true rows are hatched (an arm
-    that missed its target); ``labels``: legend text per strategy (default: the strategy).
+    ``data``: :func:`frame`'s table (or :func:`seed_means`': then the bars carry the 95 % interval of the
+    mean); ``missed``: a boolean column whose true rows are hatched (an arm that missed its target);
+    ``labels``: legend text per strategy (default: the strategy).
     """
     titles = list(dict.fromkeys(data.title))
     width = 0.8 / len(strategies)
     for k, s in enumerate(strategies):
         sub = data[data.strategy == s].set_index("title").loc[titles]
         x = np.arange(len(titles)) + (k - (len(strategies) - 1) / 2) * width
+        yerr = [sub.quality - sub.quality_lo, sub.quality_hi - sub.quality] if "quality_lo" in sub else None
         bars = ax.bar(x, sub.quality, width=width, color=colors[s], label=(labels or {}).get(s, s),
-                      edgecolor="black", linewidth=0.5)
+                      edgecolor="black", linewidth=0.5, yerr=yerr, capsize=2, error_kw=dict(lw=0.8))
         for bar, hatched in zip(bars, sub[missed] if missed else [False] * len(bars)):
             if hatched:
                 bar.set_hatch("///")
                 bar.set_alpha(0.6)
-        for xi, q in zip(x, sub.quality):
-            ax.text(xi, q + 0.5, f"{q:.1f}", ha="center", va="bottom", fontsize=7, rotation=90)
+        tops = sub.quality_hi if "quality_hi" in sub else sub.quality
+        for xi, q, top in zip(x, sub.quality, tops):
+            ax.text(xi, top + 0.5, f"{q:.1f}", ha="center", va="bottom", fontsize=7, rotation=90)
     for i, title in enumerate(titles):
         tq = data[data.title == title].teacher_quality.iloc[0]
         ax.plot([i - 0.45, i + 0.45], [tq, tq], color="black", ls=":", lw=1.5, label="teacher" if i == 0 else None)

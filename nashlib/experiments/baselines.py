@@ -106,9 +106,12 @@ def pruning_teachers(profile: Profile, *, progress: bool = True) -> tuple[dict[s
     """The teachers of ``profile`` that pruning experiments may use, and the table that decided it.
 
     Trains or loads every teacher of ``profile.teachers``; keeps those that beat every trivial
-    baseline by ``profile.teacher_margin`` (:func:`usable`). With ``profile.waive_teacher_rule`` (smoke)
-    the rule is reported but waived: micro teachers trained for a few steps exist to exercise the code.
-    Returns ``({task: Teacher}, table)``; the table has one row per teacher with its verdict. Raises
+    baseline by ``profile.teacher_margin`` (:func:`usable`) and whose task is among ``profile.pruning_tasks``
+    (when it names any: the cpu profile prunes one task, so that every model gets paired seeds in budget).
+    With ``profile.waive_teacher_rule`` (smoke) the rule is reported but waived: micro teachers trained for
+    a few steps exist to exercise the code.
+    Returns ``({task: Teacher}, table)``; the table has one row per teacher with its verdict and whether the
+    profile chose its task. Raises
     ``RuntimeError`` when no teacher passes: there is nothing to prune.
     """
     kept, rows = {}, []
@@ -116,9 +119,10 @@ def pruning_teachers(profile: Profile, *, progress: bool = True) -> tuple[dict[s
         task = tasks.get(cfg.task)
         t = get_teacher(cfg, progress=progress)
         check = usable(t, profile.teacher_margin)
+        chosen = not profile.pruning_tasks or cfg.task in profile.pruning_tasks
         rows.append(dict(task=cfg.task, title=task.title, kind=task.kind, metric=task.metric, teacher=check.teacher,
-                         best_baseline=check.best_baseline, usable=check.usable))
-        if check.usable or profile.waive_teacher_rule:
+                         best_baseline=check.best_baseline, usable=check.usable, chosen=chosen))
+        if chosen and (check.usable or profile.waive_teacher_rule):
             kept[cfg.task] = t
     if not kept:
         raise RuntimeError(f"profile {profile.name}: no teacher passed the rule (see the teachers notebook); "

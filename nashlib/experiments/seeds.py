@@ -4,9 +4,8 @@ Figure 8 prunes the same teacher once per seed with two methods and asks whether
 target sparsity and how much its runs differ. :func:`seed_run` records one finished, checked student
 (the sparsity its deterministic masks reached in the scope its constraint covers, beside its
 :class:`~nashlib.experiments.summary.ModelRow`); :func:`frame` tabulates the runs with each one's miss and
-outcome; :func:`spread` summarises them per task and method; :func:`squared_deviations` turns a method's
-per-seed values into samples whose mean is their variance, so that spreads can be compared seed by seed
-with the verdict library; :func:`spread_panels` draws the figure.
+outcome; :func:`spread` summarises them per task and method; :func:`spread_panels` draws the figure (the spreads
+are compared with ``verdicts.spread_larger``, the Brown-Forsythe test).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from nashlib.experiments.summary import ModelRow, student_row
 from nashlib.experiments.teachers import Teacher
 from nashlib.results import plotting
 
-__all__ = ["SeedRun", "seed_run", "outcomes", "frame", "spread", "squared_deviations", "group_labels",
+__all__ = ["SeedRun", "seed_run", "outcomes", "frame", "spread", "group_labels",
            "spread_panels"]
 
 
@@ -67,7 +66,7 @@ def frame(runs: Sequence[SeedRun], *, tolerance: float) -> pd.DataFrame:
     records = []
     for run in runs:
         row = dataclasses.asdict(run.row)
-        method, _ = row.pop("model"), row.pop("target_sparsity")
+        method, _, _ = row.pop("model"), row.pop("target_sparsity"), row.pop("seed")  # the run's seed is kept
         extra = {f.name: getattr(run, f.name) for f in dataclasses.fields(run) if f.name != "row"}
         records.append(dict(task=row.pop("task"), title=row.pop("title"), metric=row.pop("metric"), method=method,
                             **extra, **row))
@@ -90,19 +89,6 @@ def spread(data: pd.DataFrame, *, tolerance: float) -> pd.DataFrame:
         quality_mean=("quality", "mean"), quality_std=("quality", "std"), quality_min=("quality", "min"),
         quality_max=("quality", "max"), teacher_quality=("teacher_quality", "first"),
     ).reset_index()
-
-
-def squared_deviations(values) -> list[float]:
-    """Each value's share of the sample variance: ``n / (n - 1) * (x_i - mean)**2``.
-
-    Their mean is the sample variance (``ddof=1``), so two methods' spreads across the same seeds can be
-    compared seed by seed (``verdicts.beats`` on the two lists: the mean paired difference is the
-    difference of the variances). Needs at least two values.
-    """
-    x = np.asarray(values, dtype=float).ravel()
-    if x.size < 2:
-        raise ValueError(f"values has {x.size} element(s); allowed: at least 2 (a spread needs two seeds)")
-    return [float(v) for v in x.size / (x.size - 1) * (x - x.mean()) ** 2]
 
 
 def group_labels(data: pd.DataFrame, width: int = 26) -> list[str]:

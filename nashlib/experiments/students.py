@@ -15,17 +15,26 @@ A student is a run folder (``nashlib.training.runs``) ``<root>/<task>-<teacher k
 and the batch size. Its stages are cached too: ``pruned/`` (the compacted model and its report, a run of its
 own) and the loops' checkpoints, so a killed student resumes; ``info.json`` (a :class:`StudentInfo`) is
 written last.
+
+A student trains with ``recipe.threads`` torch threads, whatever the caller's, so that it is the same model
+on every re-run. :func:`prefetch` trains the students a notebook is about to ask for in ``workers`` processes
+at once (one thread each on the cpu profile: a pruning step of these small models is bound by per-operation
+overhead, so two one-thread processes train ~1.6x as many students per minute as one two-thread process);
+:func:`student` then loads them from the cache.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from nashlib.data import tasks
-from nashlib.env import REPO_ROOT
+from nashlib.env import REPO_ROOT, threads
 from nashlib.experiments.generation import generate_texts, score
 from nashlib.experiments.records import CurvePoint, PrunePoint, Sample, Scores, prune_trace, samples
 from nashlib.experiments.teachers import Teacher
@@ -36,7 +45,7 @@ from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
 from nashlib.training.runs import Identity, Record, Run, code_version, key
 
-__all__ = ["Student", "StudentInfo", "student", "student_run", "run_dir", "finetune_config"]
+__all__ = ["Student", "StudentInfo", "student", "student_run", "run_dir", "finetune_config", "prefetch"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +99,11 @@ def finetune_config(cfg: PruneConfig, recipe: StudentRecipe) -> FinetuneConfig |
 
 def student_run(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str | os.PathLike | None = None
                 ) -> Run:
-    """The run folder of a student: keyed by what makes it (pruning, fine-tuning, batch size), under its teacher's."""
+    """The run folder of a student: keyed by what makes it (pruning, fine-tuning, batch size, threads), under its
+    teacher's."""
     tcfg = teacher.config
     return Run(run_dir(root) / f"{tcfg.task}-{key(tcfg)}" /
-               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch, code_version())}")
+               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch, recipe.threads, code_version())}")
 
 
 def _pruned(teacher: Teacher, cfg: PruneConfig, data, run: Run, stop_after, progress):
@@ -138,19 +148,68 @@ def student(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str
     with run.lock():  # a second process asking for the same student waits, then loads it
         if run.finished:
             return Student(cfg, run.load_model(), teacher.tokenizer, run.folder, StudentInfo.from_json(run.info()))
-        return _train(teacher, cfg, recipe, run, progress, stop_after)
+        with threads(recipe.threads):
+            return _train(teacher, cfg, recipe, run, progress, stop_after)
+
+
+def _train_one(teacher_config, teacher_root: str, cfg: PruneConfig, recipe: StudentRecipe, root) -> str:
+    """A worker process's job: load the cached teacher, train one student (then it is cached); its folder."""
+    from nashlib.experiments.teachers import get_teacher
+
+    teacher = get_teacher(teacher_config, teacher_root, progress=False)
+    return str(student(teacher, cfg, recipe, root, progress=False).folder)
+
+
+def prefetch(teacher: Teacher, configs: Iterable[PruneConfig], recipe: StudentRecipe, *, workers: int,
+             root: str | os.PathLike | None = None) -> int:
+    """Train the students of ``configs`` that are not cached yet, ``workers`` processes at a time.
+
+    Returns how many were trained. With ``workers=1`` (or one missing student) they train here, one after
+    the other. The results are the same either way (each trains with ``recipe.threads`` threads); a later
+    :func:`student` call loads them.
+    """
+    todo, seen = [], set()
+    for cfg in configs:
+        run = student_run(teacher, cfg, recipe, root)
+        if not run.finished and run.folder not in seen:
+            seen.add(run.folder)
+            todo.append(cfg)
+    if workers <= 1 or len(todo) <= 1:
+        for cfg in todo:
+            student(teacher, cfg, recipe, root)
+        return len(todo)
+    teacher_root = str(teacher.folder.parent)
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads or locks
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+        jobs = [pool.submit(_train_one, teacher.config, teacher_root, cfg, recipe, root) for cfg in todo]
+        for job in jobs:
+            job.result()  # a worker's error is raised here, naming its cause
+    return len(todo)
+
+
+_ROWS: dict[str, tuple] = {}  # teacher folder -> (training rows, encoded): tokenised once per process
+
+
+def _training_rows(teacher: Teacher):
+    """The teacher task's training rows and their encoding with the teacher's tokenizer (memoised by folder)."""
+    name = str(teacher.folder)
+    if name not in _ROWS:
+        tcfg = teacher.config
+        train = tasks.load_task(tcfg.task, "train", limit=tcfg.train_examples or None)
+        _ROWS.clear()  # one teacher's rows at a time: a notebook works through its teachers in turn
+        _ROWS[name] = train, tasks.encode(train, teacher.tokenizer, tcfg.max_source_len, tcfg.max_target_len)
+    return _ROWS[name]
 
 
 def _train(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, run: Run, progress: bool,
            stop_after: int | None) -> Student | None:
     tcfg, tokenizer, t0 = teacher.config, teacher.tokenizer, time.perf_counter()
     ft = finetune_config(cfg, recipe)
-    train = tasks.load_task(tcfg.task, "train", limit=tcfg.train_examples or None)
+    train, encoded = _training_rows(teacher)
     identity = Identity.of({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe}, teacher=teacher.model,
                            data=[list(train.dataset["source"]), list(train.dataset["target"])])
     run.begin({"teacher": tcfg, "prune": cfg, "finetune": ft, "recipe": recipe}, identity=identity)
-    data = batches(tasks.encode(train, tokenizer, tcfg.max_source_len, tcfg.max_target_len), recipe.batch, cfg.seed,
-                   tokenizer.pad_token_id)
+    data = batches(encoded, recipe.batch, cfg.seed, tokenizer.pad_token_id)
     pruned = _pruned(teacher, cfg, data, run, stop_after, progress)
     if pruned is None:
         return None

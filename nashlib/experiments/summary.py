@@ -43,6 +43,8 @@ class ModelRow:
     decoder_layers: int
     decoder_layers_nonempty: int  # decoder layers in which any head or FFN unit is left
     eval_rows: int
+    seed: int | None = None  # the training seed of a model trained once per seed (None: trained once)
+    missed: bool | None = None  # a pruned model whose reached sparsity ended outside its tolerance (None: dense)
 
 
 def nonempty_decoder_layers(model) -> int:
@@ -78,28 +80,30 @@ def check_student(s: Student, teacher: Teacher, *, decoder_layers: int | None = 
     return s
 
 
-def _row(label: str, model, scores: Scores, teacher: Teacher, **sparsity) -> ModelRow:
+def _row(label: str, model, scores: Scores, teacher: Teacher, seed: int | None = None, missed: bool | None = None,
+         **sparsity) -> ModelRow:
     task, arch = tasks.get(teacher.config.task), arch_of(model)
     return ModelRow(task=task.name, title=task.title, metric=task.metric, model=label, quality=scores.main * 100,
                     params_M=count_parameters(model) / 1e6,
                     params_total_M=count_parameters(model, exclude_embeddings=False) / 1e6,
                     encoder_layers=arch.depth("encoder"), decoder_layers=arch.depth("decoder"),
                     decoder_layers_nonempty=nonempty_decoder_layers(model), eval_rows=len(teacher.info.predictions),
-                    **sparsity)
+                    seed=seed, missed=missed, **sparsity)
 
 
 def student_row(label: str, s: Student, teacher: Teacher) -> ModelRow:
     """The row of a checked student: its quality, size, and the sparsities it *reached*."""
     r = s.report
-    return _row(label, s.model, s.scores, teacher, target_sparsity=s.config.target_sparsity,
-                encoder_sparsity=r.encoder_actual, decoder_sparsity=r.decoder_actual, model_sparsity=r.model_actual)
+    return _row(label, s.model, s.scores, teacher, seed=s.config.seed, missed=r.missed,
+                target_sparsity=s.config.target_sparsity, encoder_sparsity=r.encoder_actual,
+                decoder_sparsity=r.decoder_actual, model_sparsity=r.model_actual)
 
 
-def dense_row(label: str, model, scores: Scores, teacher: Teacher) -> ModelRow:
+def dense_row(label: str, model, scores: Scores, teacher: Teacher, *, seed: int | None = None) -> ModelRow:
     """The row of a dense model (the teacher itself: sparsity 0; another dense model: not pruned, None)."""
     zero = 0.0 if model is teacher.model else None
-    return _row(label, model, scores, teacher, target_sparsity=None, encoder_sparsity=zero, decoder_sparsity=zero,
-                model_sparsity=zero)
+    return _row(label, model, scores, teacher, seed=seed, target_sparsity=None, encoder_sparsity=zero,
+                decoder_sparsity=zero, model_sparsity=zero)
 
 
 def frame(rows: list[ModelRow]) -> pd.DataFrame:

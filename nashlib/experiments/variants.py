@@ -19,7 +19,7 @@ import pandas as pd
 import seaborn as sns
 
 from nashlib.experiments import lineup, summary
-from nashlib.experiments.students import Student, student
+from nashlib.experiments.students import Student, prefetch, student
 from nashlib.experiments.teachers import Teacher
 from nashlib.pruning.prune import PruneConfig
 from nashlib.results import plotting
@@ -54,6 +54,8 @@ VARIANTS: tuple[Variant, ...] = (
             dict(distill="released")),
     Variant("KD: none (CE only)", "released training step as it runs", DEFAULT, dict(distill="none")),
     Variant("no layer loss", "released code (layer loss forced to 0)", DEFAULT, dict(layer_loss=False)),
+    Variant("select: last step", "paper text (no selection: the last step's masks)", DEFAULT,
+            dict(select="last")),
     Variant("high, bias moved", "this library (position bias into the new first layer)", "",
             decoder_layers=2, selection="high"),
     Variant("high, bias zero", "released code (rebuilt blocks have no bias)", "high, bias moved",
@@ -86,10 +88,12 @@ def _run(v: Variant, seed: int, s: Student, teacher: Teacher) -> VariantRun:
 
 
 def run(teachers: Mapping[str, Teacher], recipe: StudentRecipe, seeds: Sequence[int],
-        variants: Sequence[Variant] = VARIANTS) -> list[VariantRun]:
-    """Every variant on every teacher at every seed: trained or loaded, checked, recorded."""
+        variants: Sequence[Variant] = VARIANTS, *, workers: int = 1) -> list[VariantRun]:
+    """Every variant on every teacher at every seed: trained (``workers`` processes at a time) or loaded,
+    checked, recorded."""
     runs = []
     for teacher in teachers.values():
+        prefetch(teacher, [config(v, recipe, seed) for seed in seeds for v in variants], recipe, workers=workers)
         for seed in seeds:
             for v in variants:
                 cfg = config(v, recipe, seed)

@@ -24,6 +24,19 @@ the *deterministic* sparsity of the constrained scope (``reached``, what compact
 a run further than ``tolerance`` is marked ``missed``. Every step's target, expected and deterministic
 sparsity, multipliers and loss terms are in the history (the student's trace).
 
+Which step's masks a run keeps (``select``): ``"last"``, the final step's (the paper's text says no more), or
+``"at_target"``: of the checked steps (every ``select_every`` steps after the warm-up; by default every
+step) at which every constraint's deterministic value is within ``tolerance`` of its target, the one closest
+to it (the later on a tie). The released code also selects: it
+evaluates every ``eval_steps`` and, once the expected sparsity has reached the target (or after 15 of 20
+epochs), saves the best-scoring checkpoint as the result. Ours needs no validation rows (the rows every
+model is scored on must not choose the model), only the target. Measured on the cpu generation teacher, the
+controller (Adam on the multipliers at reg_lr 0.01, on the masks at mask_lr) ends in an oscillation around
+the target whose period is hundreds of steps (amplitude about 0.01-0.05 after 500-2000 steps), so the last
+step's masks land wherever the cycle is; the oscillation crosses the target, and ``"at_target"`` keeps such a
+step. A run that never got within ``tolerance`` keeps its last step and is ``missed``; ``selected_step`` in
+the report says which step it kept.
+
 Paper text or released code, one named switch each (the defaults, which every notebook uses, are the
 paper's text; ``mask_init`` and ``eval_mask`` follow the released code, see ``nashlib.pruning.masks``):
 
@@ -44,6 +57,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import math
 import os
@@ -54,14 +68,14 @@ from pathlib import Path
 import torch
 
 from nashlib.arch import arch_of
-from nashlib.env import atomic_write_text
+from nashlib.env import atomic_write_bytes, atomic_write_text
 from nashlib.pruning.compact import compact
 from nashlib.pruning.constraints import Constraint, LayerCount, Sparsity
 from nashlib.pruning.distill import DISTILL, BlockOutputs, distillation_loss
 from nashlib.pruning.layers import STRATEGIES, keep_decoder_layers, keep_encoder_layers, select_layers
 from nashlib.pruning.masks import PruningMasks
 from nashlib.training.loop import Loop
-from nashlib.training.runs import Record, Run, key
+from nashlib.training.runs import CorruptCheckpoint, Record, Run, key
 
 __all__ = ["PruneConfig", "PruneReport", "PruneResult", "prune", "run_folder", "METHODS", "mask_types"]
 
@@ -74,6 +88,8 @@ METHODS = {
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 MASK_INITS, EVAL_MASKS, HIGH_BIAS = ("released", "droprate"), ("per_layer", "global"), ("move", "zero")
+SELECTS = ("last", "at_target")
+SELECTED = "selected.pt"  # the latest at-target snapshot of a run with select="at_target" (survives a restart)
 
 
 def _allowed(name: str, value, ok: bool, allowed: str) -> None:
@@ -115,6 +131,8 @@ class PruneConfig:
     layer_loss: bool = True  # the hidden-state MSE terms; distill="none" has none (set to False)
     high_bias: str = "move"  # when layer 0 is dropped: "move" its position-bias table | "zero" (released)
     tolerance: float = 0.01  # a run whose deterministic sparsity ends further from the target is *missed*
+    select: str = "last"  # which masks and weights the run ends with: "last" step's | closest "at_target" step
+    select_every: int = 1  # select="at_target": steps between the checks, after the warm-up
 
     def __post_init__(self):
         _allowed("method", self.method, self.method in METHODS, ", ".join(map(repr, METHODS)))
@@ -146,8 +164,11 @@ class PruneConfig:
                  0 < self.droprate_init < 1, "0 < droprate_init < 1")
         _allowed("tolerance", self.tolerance, _is_real(self.tolerance) and 0 < self.tolerance < 1,
                  "0 < tolerance < 1")
+        _allowed("select_every", self.select_every, _is_int(self.select_every) and self.select_every >= 1,
+                 "an integer >= 1")
         for name, options in (("mixed_precision", MIXED_PRECISION), ("mask_init", MASK_INITS),
-                              ("eval_mask", EVAL_MASKS), ("distill", tuple(DISTILL)), ("high_bias", HIGH_BIAS)):
+                              ("eval_mask", EVAL_MASKS), ("distill", tuple(DISTILL)), ("high_bias", HIGH_BIAS),
+                              ("select", SELECTS)):
             v = getattr(self, name)
             _allowed(name, v, v in options, ", ".join(map(repr, options)))
         _allowed("layer_loss", self.layer_loss, isinstance(self.layer_loss, bool), "True or False")
@@ -187,6 +208,7 @@ class PruneReport(Record):
     decoder_layers_kept: list[int] | None = None  # learned selection (selection="l0") only
     decoder_layers_target: int | None = None
     decoder_layers_hit_target: bool | None = None
+    selected_step: int | None = None  # the step whose masks and weights the run kept (None: the last, select="last")
 
 
 @dataclass
@@ -293,6 +315,60 @@ def _after_step(constraints: list[Constraint]):
     return after
 
 
+class _AtTarget:
+    """``select="at_target"``: keep the checked step whose deterministic values are closest to their targets.
+
+    After the warm-up, every ``select_every`` steps (and at the last step), every constraint's deterministic
+    value (what compaction would keep) is compared with its target; a step where all are within
+    ``tolerance`` and the largest gap is no larger than the best so far is copied (student weights and
+    masks; on a tie the later step wins). At each checkpoint a copy taken since the last one is written to
+    ``selected.pt`` in the run folder, so a restarted run continues from it. :meth:`restore` loads the copy
+    at the end. The released code does the like: it starts saving its best checkpoint only once the target
+    is reached (and then chooses by the validation score; this chooses by the target alone).
+    """
+
+    def __init__(self, raw, constraints: list[Constraint], cfg: PruneConfig, folder: Path):
+        self.raw, self.constraints, self.cfg, self.path = raw, constraints, cfg, folder / SELECTED
+        self.state, self.unsaved = self._read(), False  # a restarted run resumes from its last written copy
+
+    def gap(self) -> float:
+        return max(abs(c.deterministic() - c.target) for c in self.constraints)
+
+    def after(self, step: int) -> None:
+        done, cfg = step + 1, self.cfg
+        if done >= cfg.warmup_steps and (done % cfg.select_every == 0 or done == cfg.steps):
+            gap = self.gap()
+            if gap <= cfg.tolerance and (self.state is None or gap <= self.state["gap"]):
+                clone = lambda sd: {k: v.detach().clone() for k, v in sd.items()}  # noqa: E731
+                self.state = {"step": done, "gap": gap, "student": clone(self.raw.state_dict()),
+                              "masks": [clone(c.masks.state_dict()) for c in self.constraints]}
+                self.unsaved = True
+        if self.unsaved and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
+            buffer = io.BytesIO()
+            torch.save(self.state, buffer)
+            atomic_write_bytes(self.path, buffer.getvalue())
+            self.unsaved = False
+        return None
+
+    def restore(self) -> int:
+        """Load the kept copy (if any); the step whose weights and masks the run keeps."""
+        if self.state is None:
+            return self.cfg.steps
+        self.raw.load_state_dict(self.state["student"])
+        for c, masks in zip(self.constraints, self.state["masks"]):
+            c.masks.load_state_dict(masks)
+        return int(self.state["step"])
+
+    def _read(self):
+        if not self.path.exists():
+            return None
+        try:
+            return torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is reported with its path
+            raise CorruptCheckpoint(f"{self.path}: the at-target snapshot cannot be read ({err}); delete the run "
+                                    "folder to prune again") from err
+
+
 def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str | os.PathLike, *,
           stop_after: int | None = None, progress: bool = True) -> PruneResult | None:
     """Prune a copy of ``teacher`` under ``cfg``; the run lives in :func:`run_folder` ``(cfg, run_root)``.
@@ -311,18 +387,21 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     teacher.to(loop.device)
     student.train()
     step_fn = _step_fn(teacher, student, raw, constraints, cfg, (decoder_map, encoder_map), loop)
+    selector = _AtTarget(raw, constraints, cfg, run.folder) if cfg.select == "at_target" else None
+    after = [_after_step(constraints)] + ([selector.after] if selector else [])
     with contextlib.ExitStack() as hooks:
         for c in constraints:
             hooks.enter_context(c.masks.train())
-        history = loop.run(batch, step_fn, stop_after=stop_after, after_step=[_after_step(constraints)],
+        history = loop.run(batch, step_fn, stop_after=stop_after, after_step=after,
                            show=("loss", "target", "expected_sparsity", "deterministic_sparsity", "lambda_1"))
     if history is None:
         return None
-    return _finish(teacher, raw, constraints, cfg, (decoder_map, encoder_map), history, run)
+    selected = selector.restore() if selector else None
+    return _finish(teacher, raw, constraints, cfg, (decoder_map, encoder_map), history, run, selected)
 
 
 def _finish(teacher, student, constraints: list[Constraint], cfg: PruneConfig, maps, history: list[dict],
-            run: Run) -> PruneResult:
+            run: Run, selected: int | None = None) -> PruneResult:
     """Let each constraint settle the structure (learned layers), then report and compact."""
     decoder_map, encoder_map = maps
     student.eval()
@@ -340,7 +419,8 @@ def _finish(teacher, student, constraints: list[Constraint], cfg: PruneConfig, m
     report = PruneReport(method=cfg.method, selection=cfg.selection, target_sparsity=cfg.target_sparsity,
                          scope=METHODS[cfg.method]["scope"], decoder_map=decoder_map, encoder_map=encoder_map,
                          **width.sparsity_report(teacher_sizes), reached=reached, tolerance=cfg.tolerance,
-                         missed=abs(reached - cfg.target_sparsity) > cfg.tolerance, final=history[-1], **extras)
+                         missed=abs(reached - cfg.target_sparsity) > cfg.tolerance, final=history[-1],
+                         selected_step=selected, **extras)
     model = compact(student, width)
     atomic_write_text(run.folder / "report.json", json.dumps(report.to_json(), indent=2))
     return PruneResult(model, student, width, decoder_map, report, history)

@@ -10,8 +10,11 @@ Two kinds of input:
   ``does not hold``.
 - **samples** (sequences, e.g. per-seed scores; paired by position when two are compared): the
   compared quantity is the mean (of the paired differences), with a seeded 95 % percentile bootstrap
-  interval. The claim holds when the interval lies wholly on the claim's side of the threshold, does
-  not hold when it lies wholly on the other side, and is ``inconclusive`` when it straddles it.
+  interval. A two-dimensional sample (seeds x evaluation rows: each seed's score of every row, the same
+  rows for every seed and model) is resampled at both levels, seeds and rows, so the interval carries
+  both the seed-to-seed spread and the finite evaluation set (:func:`bootstrap_interval`). The claim holds
+  when the interval lies wholly on the claim's side of the threshold, does not hold when it lies wholly on
+  the other side, and is ``inconclusive`` when it straddles it.
 
 :func:`combine` joins several verdicts into one (``partly holds`` when some hold), and
 :class:`Finding` pairs a combined verdict with the paper's numbers and ours, in the shape
@@ -28,7 +31,7 @@ import numpy as np
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "PARTLY", "OUTCOMES", "Verdict", "Finding",
            "bootstrap_interval", "beats", "within", "between", "at_least", "at_most", "ratio_at_least",
-           "target_reached", "trend", "fact", "not_measured", "combine"]
+           "target_reached", "trend", "spread_larger", "fact", "not_measured", "combine"]
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
@@ -57,6 +60,7 @@ class Verdict:
     interval: tuple[float, float] | None = None
     n: int = 1
     values: tuple[tuple[str, float], ...] = ()
+    rows: int = 0  # evaluation rows resampled beside the n seeds (0: seeds only)
     parts: tuple[Verdict, ...] = field(default=())
 
     def __post_init__(self):
@@ -73,7 +77,8 @@ class Verdict:
         if self.estimate is not None:
             details.append(f"estimate {self.estimate:.3g}")
         if self.interval is not None:
-            details.append(f"95% CI {self.interval[0]:.3g} to {self.interval[1]:.3g}, n={self.n}")
+            rows = f" x {self.rows} rows" if self.rows else ""
+            details.append(f"95% CI {self.interval[0]:.3g} to {self.interval[1]:.3g}, n={self.n}{rows}")
         details.append(f"rule: {self.rule}")
         return f"{self.outcome}: {self.claim} ({'; '.join(details)})"
 
@@ -82,7 +87,7 @@ class Verdict:
         return {"claim": self.claim, "outcome": self.outcome, "rule": self.rule,
                 "estimate": _num(self.estimate),
                 "interval": None if self.interval is None else [float(v) for v in self.interval],
-                "n": int(self.n), "values": {k: _num(v) for k, v in self.values},
+                "n": int(self.n), "rows": int(self.rows), "values": {k: _num(v) for k, v in self.values},
                 "parts": [p.asdict() for p in self.parts]}
 
 
@@ -115,11 +120,18 @@ def _finite(name: str, x) -> float:
 
 
 def _samples(name: str, x) -> np.ndarray | None:
-    """``None`` for a number; a float array for a non-empty sequence of finite numbers."""
+    """``None`` for a number; a float array for a non-empty sequence of finite numbers (one dimension, or
+    two: seeds x rows)."""
     if not isinstance(x, (Sequence, np.ndarray)) or isinstance(x, str):
         _finite(name, x)
         return None
-    arr = np.asarray(x, dtype=float).ravel()
+    try:
+        arr = np.asarray(x, dtype=float)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}; allowed: a sequence of numbers, or seeds x rows of equal length") from err
+    if arr.ndim > 2:
+        raise ValueError(f"{name} has {arr.ndim} dimensions; allowed: 1 (samples) or 2 (seeds x rows)")
+    arr = arr.ravel() if arr.ndim < 2 or arr.shape[1] == 1 else arr
     if arr.size == 0:
         raise ValueError(f"{name} is empty; allowed: a number or a non-empty sequence of numbers")
     bad = np.flatnonzero(~np.isfinite(arr))
@@ -131,14 +143,24 @@ def _samples(name: str, x) -> np.ndarray | None:
 def _paired(names: tuple[str, str], a, b) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Samples of a and b, a number broadcast against a sequence; sequences must have equal lengths."""
     sa, sb = _samples(names[0], a), _samples(names[1], b)
-    if sa is not None and sb is not None and sa.size != sb.size:
-        raise ValueError(f"{names[0]} has {sa.size} samples and {names[1]} {sb.size}; allowed: equal lengths "
+    if sa is not None and sb is not None and sa.shape != sb.shape:
+        raise ValueError(f"{names[0]} has shape {sa.shape} and {names[1]} {sb.shape}; allowed: equal shapes "
                          "(paired samples) or a single number")
     if sa is None and sb is not None:
-        sa = np.full(sb.size, float(a))
+        sa = np.full(sb.shape, float(a))
     if sb is None and sa is not None:
-        sb = np.full(sa.size, float(b))
+        sb = np.full(sa.shape, float(b))
     return sa, sb
+
+
+def _n(x: np.ndarray) -> int:
+    """Seeds (or samples) behind an array of samples."""
+    return int(x.shape[0])
+
+
+def _rows(x: np.ndarray) -> int:
+    """Evaluation rows resampled beside the seeds (0 for one-dimensional samples)."""
+    return int(x.shape[1]) if x.ndim == 2 else 0
 
 
 def _tolerance(name: str, tol) -> float:
@@ -154,6 +176,8 @@ def bootstrap_interval(samples, *, confidence: float = 0.95, seed: int = 0,
 
     ``n_boot`` resamples (with replacement, each of the samples' size) are drawn with
     ``numpy.random.default_rng(seed)``; the interval holds the central ``confidence`` of their means.
+    Seeds x rows (two dimensions): each resample draws seeds and, independently, rows (the same rows for
+    every drawn seed: the rows are shared), and takes the mean over both (a two-level bootstrap).
     One sample, or samples all equal, give a zero-width interval at that value.
     """
     x = _samples("samples", samples)
@@ -164,13 +188,22 @@ def bootstrap_interval(samples, *, confidence: float = 0.95, seed: int = 0,
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
         raise ValueError(f"n_boot={n_boot!r}; allowed: an integer >= 1")
     if np.ptp(x) == 0:
-        return float(x[0]), float(x[0])
+        return float(x.flat[0]), float(x.flat[0])
     rng = np.random.default_rng(seed)
-    means = np.concatenate([x[rng.integers(0, x.size, size=(min(1000, n_boot - i), x.size))].mean(axis=1)
-                            for i in range(0, n_boot, 1000)])  # (n_boot,), drawn in chunks of 1000
+    means = np.concatenate([_resampled_means(x, rng, min(1000, n_boot - i)) for i in range(0, n_boot, 1000)])
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(means, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def _resampled_means(x: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` bootstrap means of ``x`` (samples, or seeds x rows resampled at both levels)."""
+    if x.ndim == 1:
+        return x[rng.integers(0, x.size, size=(count, x.size))].mean(axis=1)  # (count,)
+    seeds, rows = x.shape
+    u = rng.multinomial(seeds, np.full(seeds, 1 / seeds), size=count)  # (count, seeds): times each seed is drawn
+    w = rng.multinomial(rows, np.full(rows, 1 / rows), size=count)  # (count, rows): times each row is drawn
+    return np.einsum("bs,sr,br->b", u, x, w) / (seeds * rows)
 
 
 def _side(interval, low: float, high: float) -> str:
@@ -206,8 +239,8 @@ def beats(a, b, *, margin: float = 0.0, claim: str, higher_is_better: bool = Tru
     ci = bootstrap_interval(d, seed=seed, n_boot=n_boot)
     outcome = HOLDS if ci[0] > margin else DOES_NOT_HOLD if ci[1] < margin else INCONCLUSIVE
     return Verdict(claim, outcome, f"95% CI of the mean paired difference ({better} is better) above margin "
-                   f"{margin:g} holds, below it does not", float(d.mean()), ci, int(d.size),
-                   ((f"mean {names[0]}", float(sa.mean())), (f"mean {names[1]}", float(sb.mean()))))
+                   f"{margin:g} holds, below it does not", float(d.mean()), ci, _n(d),
+                   ((f"mean {names[0]}", float(sa.mean())), (f"mean {names[1]}", float(sb.mean()))), _rows(d))
 
 
 def within(a, b, *, tolerance: float, claim: str, names: tuple[str, str] = ("a", "b"), seed: int = 0,
@@ -227,8 +260,8 @@ def within(a, b, *, tolerance: float, claim: str, names: tuple[str, str] = ("a",
     d = sa - sb
     ci = bootstrap_interval(d, seed=seed, n_boot=n_boot)
     return Verdict(claim, _side(ci, -tol, tol), f"95% CI of the mean difference {names[0]} - {names[1]} "
-                   f"inside ±{tol:g} holds, wholly outside does not", float(d.mean()), ci, int(d.size),
-                   ((f"mean {names[0]}", float(sa.mean())), (f"mean {names[1]}", float(sb.mean()))))
+                   f"inside ±{tol:g} holds, wholly outside does not", float(d.mean()), ci, _n(d),
+                   ((f"mean {names[0]}", float(sa.mean())), (f"mean {names[1]}", float(sb.mean()))), _rows(d))
 
 
 def target_reached(reached, target: float, *, tolerance: float, claim: str, name: str = "reached",
@@ -254,7 +287,7 @@ def between(value, low: float, high: float, *, claim: str, name: str = "value", 
                        v, values=((name, v),) + rng)
     ci = bootstrap_interval(s, seed=seed)
     return Verdict(claim, _side(ci, low, high), f"95% CI of mean {name} inside [{low:g}, {high:g}] holds, "
-                   "wholly outside does not", float(s.mean()), ci, int(s.size), rng)
+                   "wholly outside does not", float(s.mean()), ci, _n(s), rng, _rows(s))
 
 
 def at_least(value, threshold: float, *, claim: str, strict: bool = False, partly_at: float | None = None,
@@ -281,7 +314,7 @@ def at_least(value, threshold: float, *, claim: str, strict: bool = False, partl
     fails = ci[1] <= threshold if strict else ci[1] < threshold
     return Verdict(claim, HOLDS if ok else DOES_NOT_HOLD if fails else INCONCLUSIVE,
                    f"95% CI of mean {name} wholly {op} {threshold:g} holds, wholly on the other side does not",
-                   float(s.mean()), ci, int(s.size))
+                   float(s.mean()), ci, _n(s), rows=_rows(s))
 
 
 def at_most(value, threshold: float, *, claim: str, strict: bool = False, name: str = "value",
@@ -299,7 +332,7 @@ def at_most(value, threshold: float, *, claim: str, strict: bool = False, name: 
     fails = ci[0] >= threshold if strict else ci[0] > threshold
     return Verdict(claim, HOLDS if ok else DOES_NOT_HOLD if fails else INCONCLUSIVE,
                    f"95% CI of mean {name} wholly {op} {threshold:g} holds, wholly on the other side does not",
-                   float(s.mean()), ci, int(s.size))
+                   float(s.mean()), ci, _n(s), rows=_rows(s))
 
 
 def ratio_at_least(a, b, *, factor: float, claim: str, names: tuple[str, str] = ("a", "b"),
@@ -315,7 +348,7 @@ def ratio_at_least(a, b, *, factor: float, claim: str, names: tuple[str, str] = 
     v = at_least(ratio, factor, claim=claim, partly_at=partly_at, name=f"{names[0]} / {names[1]}", seed=seed)
     inputs = ((names[0], float(a)), (names[1], float(b))) if sa is None else \
         ((f"mean {names[0]}", float(sa.mean())), (f"mean {names[1]}", float(sb.mean())))
-    return Verdict(claim, v.outcome, v.rule, v.estimate, v.interval, v.n, v.values + inputs)
+    return Verdict(claim, v.outcome, v.rule, v.estimate, v.interval, v.n, v.values + inputs, rows=v.rows)
 
 
 def trend(values, *, direction: str = "increasing", strict: bool = False, tolerance: float = 0.0, claim: str,
@@ -330,7 +363,7 @@ def trend(values, *, direction: str = "increasing", strict: bool = False, tolera
         raise ValueError(f"direction={direction!r}; allowed: 'increasing', 'decreasing'")
     tol = _tolerance("tolerance", tolerance)
     s = _samples("values", values)
-    if s is None or s.size < 2:
+    if s is None or s.ndim != 1 or s.size < 2:
         raise ValueError(f"values={values!r}; allowed: a sequence of at least 2 numbers")
     names = [str(i) for i in range(s.size)] if names is None else [str(n) for n in names]
     if len(names) != s.size:
@@ -342,6 +375,33 @@ def trend(values, *, direction: str = "increasing", strict: bool = False, tolera
             else f"every step {direction}, or flat, or against it by at most {tol:g}")
     return Verdict(claim, HOLDS if ok else DOES_NOT_HOLD, rule + f" ({' -> '.join(names)})", worst,
                    values=tuple(zip(names, map(float, s))))
+
+
+def spread_larger(a, b, *, claim: str, names: tuple[str, str] = ("a", "b"), alpha: float = 0.05) -> Verdict:
+    """Do the samples ``a`` vary more than the samples ``b`` (e.g. one method's scores over seeds)?
+
+    The Brown-Forsythe test (Levene's test about the medians: robust to skewed samples, which a ratio of
+    standard deviations is not) at level ``alpha``, two-sided: ``a``'s spread larger and the test
+    significant holds; ``b``'s larger and significant does not hold; not significant is inconclusive.
+    The estimate is the ratio of the standard deviations (``a`` over ``b``); each needs >= 3 samples.
+    """
+    from scipy import stats
+
+    sa, sb = _samples(names[0], a), _samples(names[1], b)
+    for name, x in zip(names, (sa, sb)):
+        if x is None or x.ndim != 1 or x.size < 3:
+            raise ValueError(f"{name}: {x!r}; allowed: a sequence of at least 3 numbers (the spread is tested)")
+    if not 0 < _finite("alpha", alpha) < 1:
+        raise ValueError(f"alpha={alpha!r}; allowed: 0 < alpha < 1")
+    sd_a, sd_b = float(sa.std(ddof=1)), float(sb.std(ddof=1))
+    p = 1.0 if np.ptp(sa) == 0 and np.ptp(sb) == 0 else float(stats.levene(sa, sb, center="median").pvalue)
+    significant = p < alpha
+    outcome = INCONCLUSIVE if not significant else HOLDS if sd_a > sd_b else DOES_NOT_HOLD
+    ratio = sd_a / sd_b if sd_b > 0 else math.inf
+    return Verdict(claim, outcome, f"Brown-Forsythe test p < {alpha:g} with {names[0]}'s spread larger holds, "
+                   f"with {names[1]}'s larger does not, p >= {alpha:g} inconclusive",
+                   ratio if math.isfinite(ratio) else None, None, min(sa.size, sb.size),
+                   ((f"sd {names[0]}", sd_a), (f"sd {names[1]}", sd_b), ("p", p)))
 
 
 def fact(observed: bool, *, claim: str, rule: str) -> Verdict:
