@@ -212,3 +212,28 @@ def test_readme_papermill_override_example_works(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "r.txt").read_text() == str(yaml.safe_load(yaml_arg)["OVERRIDES"]["repeats"])
+
+
+def test_stale_rule_reads_only_the_files_a_figure_depends_on(monkeypatch):
+    import subprocess
+
+    from nashlib.results import report
+
+    calls, changed = [], [""]
+
+    def fake_git(*args):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, stdout=changed[0], stderr="")
+
+    monkeypatch.setattr(report, "_git", fake_git)
+    assert report._code_changed("fig3_layer_time_vs_seqlen", "abc1234") == ""  # nothing it reads changed
+    paths = calls[-1][calls[-1].index("--") + 1:]
+    assert calls[-1][:4] == ("diff", "--name-only", "abc1234", "HEAD")
+    assert {"notebooks/fig3_layer_time_vs_seqlen.py", "nashlib/speed/components.py", "nashlib/settings.py",
+            "nashlib/__init__.py", "nashlib/speed/__init__.py"} <= set(paths)
+    assert "nashlib/experiments/students.py" not in paths and "nashlib/results/report.py" not in paths
+    assert "nashlib/pruning/prune.py" in report.dependencies("table1_nash_vs_baselines")  # through imports
+    changed[0] = "nashlib/speed/timing.py\nnashlib/settings.py\n"
+    why = report._code_changed("fig3_layer_time_vs_seqlen", "abc1234+dirty")
+    assert why == "code changed since: figure from abc1234; changed since then: nashlib/speed/timing.py, " \
+                  "nashlib/settings.py"

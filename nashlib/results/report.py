@@ -7,13 +7,17 @@ A row is marked **stale**, with the reason, when what it shows may no longer be 
 
 - the notebook's *last run failed* (the runner records every run's outcome in ``last_run.json`` beside
   the figures; a failed run leaves the previous figure in place, so its verdict is an old one);
-- the *code changed after the figure was made*: the last commit that touched the notebook or the
-  library (``notebooks/<figure>.py``, ``nashlib/``) is not contained in the commit the figure records
-  (or the figure was made from uncommitted code, ``+dirty``). Without git the status says so.
+- the *code changed after the figure was made*: a file the figure depends on differs between the commit
+  the figure records and ``HEAD`` (or the figure was made from uncommitted code, ``+dirty``). What a figure
+  depends on is its notebook and every ``nashlib`` module the notebook imports, directly or through other
+  modules (:func:`dependencies`: read from the sources' import statements, lazy imports inside functions
+  included), so a change to the speed code does not mark a pruning figure stale. Without git the status
+  says so.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from nashlib.env import REPO_ROOT, atomic_write_text
 
-__all__ = ["ReportRow", "collect", "render", "write_report", "record_run", "LAST_RUN"]
+__all__ = ["ReportRow", "collect", "render", "write_report", "record_run", "dependencies", "LAST_RUN"]
 
 LAST_RUN = "last_run.json"  # {notebook: {"ok", "time_utc", "error"}} written by the runner
 
@@ -59,17 +63,60 @@ def _git(*args: str) -> subprocess.CompletedProcess | None:
         return None
 
 
+def _module_file(name: str) -> Path | None:
+    """The source file of module ``nashlib.a.b`` (``nashlib/a/b.py`` or ``nashlib/a/b/__init__.py``), if any."""
+    base = REPO_ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported(path: Path) -> set[str]:
+    """The ``nashlib`` modules a source file imports anywhere in it (``from nashlib.x import y``: ``nashlib.x``,
+    and ``nashlib.x.y`` where that is a module)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.split(".")[0] == "nashlib"}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "nashlib":
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}")}
+    return names
+
+
+def dependencies(figure: str) -> list[str]:
+    """The repository files the figure ``figure`` depends on: its notebook and the ``nashlib`` modules it
+    imports, directly or transitively (with the packages' ``__init__.py`` on the way), as sorted paths."""
+    notebook = REPO_ROOT / "notebooks" / f"{figure}.py"
+    files, todo = set(), [notebook] if notebook.is_file() else []
+    while todo:
+        path = todo.pop()
+        if path in files:
+            continue
+        files.add(path)
+        for name in _imported(path):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # the packages on the way are imported too
+                found = _module_file(".".join(parts[:i]))
+                if found is not None and found not in files:
+                    todo.append(found)
+    return sorted(str(p.relative_to(REPO_ROOT)) for p in files)
+
+
 def _code_changed(figure: str, commit: str) -> str:
     """Why the figure is older than the code that makes it, or "" when it is not (see the module docstring)."""
     base, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
-    paths = [p for p in (f"notebooks/{figure}.py", "nashlib") if (REPO_ROOT / p).exists()]
-    last = _git("log", "-1", "--format=%H", "--", *paths)
-    if last is None or last.returncode != 0:
-        return "" if last is None else "unknown (git could not read the history)"
-    code = last.stdout.strip()
-    inside = _git("merge-base", "--is-ancestor", code, base) if code and code != base else None
-    if inside is not None and inside.returncode != 0:
-        return f"code changed since: figure from {base[:7]}, notebook or library last changed in {code[:7]}"
+    paths = dependencies(figure) or ["nashlib"]
+    changed = _git("diff", "--name-only", base, "HEAD", "--", *paths)
+    if changed is None:
+        return ""
+    if changed.returncode != 0:
+        return f"unknown (git cannot compare the figure's commit {base[:7]} with HEAD)"
+    files = changed.stdout.split()
+    if files:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        return f"code changed since: figure from {base[:7]}; changed since then: {shown}"
     return f"made from uncommitted changes to {base[:7]}" if dirty else ""
 
 
