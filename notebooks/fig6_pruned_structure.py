@@ -30,7 +30,8 @@
 # cross-attention heads, FFN units), coloured by the fraction kept. Beside every row is its sparsity
 # (the share of the layer's prunable weights removed), beside every part the part's sparsity from the
 # pruning report. The verdict is counted: is CoFi-T5's encoder sparser than NASH's, and does CoFi-T5 remove
-# fewer whole decoder layers than NASH-3 (which removes all but 3 by construction)?
+# fewer whole decoder layers than its own decoder sparsity is worth (NASH-3 removes all but 3 by
+# construction, so that count is shown, not tested)?
 #
 # **How it differs from the paper.** The paper uses SAMSum; we use the profile's generation task (the
 # first teacher whose outputs are free text), or, where the profile has none, its first task, and say
@@ -47,6 +48,7 @@ OVERRIDES: dict = {}  # profile fields to replace, e.g. {"student.steps": 100} (
 TOLERANCE: float = 0.01  # CoFi-T5's encoder counts as sparser than NASH's only if by more than this (0..1)
 
 # %%
+import math
 import time
 
 import pandas as pd
@@ -163,9 +165,12 @@ plotting.plt.show()
 # 1. *CoFi-T5 removes more of the encoder than NASH*: CoFi-T5's encoder sparsity (`encoder_actual` of
 #    its report) exceeds NASH-3's by more than `TOLERANCE` (0.01 by default; `V.beats`);
 # 2. *CoFi-T5 cannot remove as many decoder layers as NASH*: NASH-3 removes all but 3 of the teacher's
-#    decoder layers by construction (asserted above), so what is measured is CoFi-T5: it removes fewer
-#    whole decoder layers (nothing left of self-attention, cross-attention and FFN) than that
-#    (`V.at_most`, strict).
+#    decoder layers by construction (asserted above), so comparing CoFi-T5's count with NASH-3's 9 would
+#    be a check NASH passes by design. What is measured instead is the mechanism the sentence states, on
+#    CoFi-T5 alone: it removes fewer whole decoder layers (nothing left of self-attention, cross-attention
+#    and FFN) than its own decoder sparsity is worth in whole layers, `floor(decoder sparsity x L)`
+#    (`V.at_most`, strict): it spends the decoder's budget on width, not depth; inconclusive when that is
+#    less than one layer. NASH-3's count is printed beside it as a description.
 #
 # Both parts hold: holds; one: partly holds; neither: does not hold (`V.combine`). The threshold is
 # ours; the paper states the finding in words and a picture. The paper's Figure 6 has no
@@ -180,9 +185,11 @@ removed = {m: GRIDS[m].removed("decoder") for m in METHODS}
 ENCODER = V.beats(rep["CoFi-T5"].encoder_actual, rep["NASH-3"].encoder_actual, margin=TOLERANCE,
                   names=("CoFi-T5 encoder sparsity", "NASH-3 encoder sparsity"),
                   claim="CoFi-T5 removes more of the encoder than NASH-3")
-NASH_REMOVES = DEC_LAYERS - DEPTH["NASH-3"]  # NASH-3's design, asserted above: a threshold, not a measurement
-DECODER = V.at_most(removed["CoFi-T5"], NASH_REMOVES, strict=True, name="whole decoder layers CoFi-T5 removed",
-                    claim=f"CoFi-T5 removes fewer whole decoder layers than NASH-3's {NASH_REMOVES} (its design)")
+WORTH = math.floor(rep["CoFi-T5"].decoder_actual * DEC_LAYERS)  # whole layers CoFi-T5's decoder sparsity pays for
+CLAIM = (f"CoFi-T5 removes fewer whole decoder layers than its decoder sparsity {rep['CoFi-T5'].decoder_actual:.1%} "
+         f"is worth ({WORTH} of {DEC_LAYERS})")
+DECODER = (V.at_most(removed["CoFi-T5"], WORTH, strict=True, name="whole decoder layers CoFi-T5 removed", claim=CLAIM)
+           if WORTH else V.not_measured(claim=CLAIM, why="CoFi-T5's decoder sparsity is worth less than one layer"))
 VERDICT = V.combine([ENCODER, DECODER], claim="CoFi-T5 prunes more of the encoder than NASH, but removes fewer "
                     "whole decoder layers")
 ROWS = {m: summary.student_row(m, STUDENTS[m], TEACHER) for m in METHODS}

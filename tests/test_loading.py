@@ -7,10 +7,12 @@ import warnings
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSeq2SeqLM
 
 from nashlib import shapes
+from nashlib.pruning import seal
 from nashlib.pruning.compact import NashT5Config, NashT5ForConditionalGeneration, compact
 from nashlib.pruning.masks import PruningMasks
 
@@ -121,6 +123,73 @@ def test_overwritten_bytes_that_are_not_finite_are_refused(saved, tmp_path):
     save_file(tensors, file, metadata={"format": "pt"})
     with pytest.raises(ValueError, match=f"weight '{key}' holds NaN or infinite values"):
         _load(tmp_path)
+
+
+def _swap_kept_heads(layout):
+    """Another valid choice of kept heads for a partly pruned layer: every shape stays the same."""
+    row = _partly_pruned(layout)
+    missing = next(h for h in range(4) if h not in row["self"])
+    row["self"] = sorted(row["self"][:-1] + [missing])  # one kept head traded for a pruned one
+
+
+def test_a_layout_edit_that_keeps_every_shape_is_refused(saved, tmp_path):
+    """Kept heads swapped for other valid ones (or a wider full_d_model): every shape fits, the seal does not."""
+    _copy(saved, tmp_path)
+    before = _partly_pruned(json.loads((tmp_path / "config.json").read_text())["nash_layout"])["self"]
+    _edit_layout(tmp_path, _swap_kept_heads)
+    assert _partly_pruned(json.loads((tmp_path / "config.json").read_text())["nash_layout"])["self"] != before
+    with pytest.raises(ValueError, match="model.safetensors: the layout in config.json .* is not the one these "
+                                         "weights were saved with"):
+        _load(tmp_path)
+    _copy(saved, tmp_path)
+    _edit_layout(tmp_path, lambda l: l.update(full_d_model=l["full_d_model"] + 8))
+    with pytest.raises(ValueError, match="is not the one these weights were saved with"):
+        _load(tmp_path)
+
+
+def test_finite_bytes_overwritten_in_place_are_refused(saved, tmp_path):
+    """Finite values written over a weight (the header and its seals kept) are caught by the data digest."""
+    _copy(saved, tmp_path)
+    file = tmp_path / "model.safetensors"
+    with safe_open(file, "pt") as f:
+        meta = f.metadata()
+    tensors = load_file(file)
+    tensors["decoder.block.0.layer.2.DenseReluDense.wo.weight"] *= 1.001
+    save_file(tensors, file, metadata=meta)
+    with pytest.raises(ValueError, match="model.safetensors: the weights' bytes changed after saving"):
+        _load(tmp_path)
+
+
+def test_a_weights_file_without_seals_is_refused_and_resaving_mends_it(saved, tmp_path):
+    _copy(saved, tmp_path)
+    file = tmp_path / "model.safetensors"
+    save_file(load_file(file), file, metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="no nashlib seal .* re-save the model with save_pretrained"):
+        _load(tmp_path)
+    again = tmp_path / "again"
+    NashT5ForConditionalGeneration.from_pretrained(saved).save_pretrained(again)
+    with safe_open(again / "model.safetensors", "pt") as f:
+        assert f.metadata()[seal.DATA_KEY] == seal.data_digest(again / "model.safetensors")
+    _load(again)
+
+
+def test_sharded_weights_are_sealed_and_checked(saved, tmp_path):
+    model = _load(saved)
+    model.save_pretrained(tmp_path, max_shard_size="20KB")
+    shards = seal.weight_files(tmp_path)
+    assert len(shards) > 1
+    _load(tmp_path)
+    tensors = load_file(shards[-1])
+    with safe_open(shards[-1], "pt") as f:
+        meta = f.metadata()
+    save_file({k: v + 1 for k, v in tensors.items()}, shards[-1], metadata=meta)
+    with pytest.raises(ValueError, match=f"{shards[-1].name}: the weights' bytes changed"):
+        _load(tmp_path)
+
+
+def test_saving_as_pickle_is_refused(saved, tmp_path):
+    with pytest.raises(ValueError, match="safe_serialization=False; a compacted model saves only as safetensors"):
+        _load(saved).save_pretrained(tmp_path, safe_serialization=False)
 
 
 def test_only_safetensors_are_read(saved, tmp_path):

@@ -78,11 +78,14 @@ def test_report_gathers_findings_from_run_info(tmp_path):
 
     (tmp_path / "figA.json").write_text(json.dumps(dict(
         figure="figA", profile="cpu", cpu="Some CPU", torch_threads=2, git_commit="abc",
-        findings=[dict(finding="Figure 3", claim="c|laim", paper="p", ours="o", verdict="partly holds")])))
+        findings=[dict(finding="Figure 3", claim="c|laim", paper="p", ours="o", verdict="partly holds", checks=[
+            dict(claim="faster", outcome="holds", estimate=2.4312, interval=[2.1, 2.7], n=5, rows=872),
+            dict(claim="layers", outcome="does not hold", estimate=9, interval=None, n=1)])])))
     (tmp_path / "figB.json").write_text(json.dumps(dict(figure="figB", profile="cpu", gpu="H100", findings=[])))
     path = report.write_report(tmp_path)
     text = path.read_text()
-    assert "| Figure 3 | c\\|laim | p | o | **partly holds** |" in text
+    assert ("| Figure 3 | c\\|laim | p | o | **partly holds** | faster: 2.43 [2.1, 2.7], n=5 x 872 rows (holds); "
+            "layers: 9 (point value, n=1) (does not hold) |") in text
     assert "| [figA](figA.png) | cpu | Some CPU, 2 threads |" in text
     assert "commit(s) abc" in text
     (tmp_path / "bad.json").write_text("{not json")

@@ -94,8 +94,8 @@ def test_records_round_trip_through_plain_json():
     on_disk = json.loads(text)
     assert on_disk["scores"] == {"score": 0.7, "f1": 0.6} and on_disk["report"]["decoder_map"] == [0, 3]
     teacher = TeacherInfo(config=TeacherConfig("sst2"), scores=Scores(0.9, {}), train_seconds=1.0, eval_seconds=1.0,
-                          parameters=5, vocab=300, train="t", validation="v", curve=[CurvePoint(1, 3.0)], samples=[],
-                          predictions=[])
+                          parameters=5, vocab=300, train="t", validation="v", curve=[CurvePoint(1, 3.0)], dev="d",
+                          dev_curve=[CurvePoint(1, 0.5)], best_step=1, samples=[], predictions=[])
     assert TeacherInfo.from_json(json.loads(json.dumps(teacher.to_json()))) == teacher
 
 

@@ -23,6 +23,7 @@ scoring in ``nashlib.experiments.generation``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ class TeacherInfo(Record):
     train: str  # where the training rows came from (nashlib.data.tasks.TaskData.summary)
     validation: str
     curve: list[CurvePoint]  # training loss per step
+    dev: str  # the rows early stopping scored (held out of the training split), or "" without early stopping
+    dev_curve: list[CurvePoint]  # the dev score (the task's main metric) at each evaluation; ``loss`` holds it
+    best_step: int  # the step whose weights were kept (the last step without early stopping)
     samples: list[Sample]
     predictions: list[str]  # one per validation row
 
@@ -109,17 +113,43 @@ def _scratch(cfg: TeacherConfig, run: Run, train: tasks.TaskData):
     return tokenizer, T5ForConditionalGeneration(config)
 
 
+def _scorer(cfg: TeacherConfig, tokenizer, data: tasks.TaskData, progress: bool = False):
+    """``model -> the task's main metric on data``, generated as the teacher is scored (its beams and limits)."""
+    def main_score(model) -> float:
+        preds = generate_texts(model, tokenizer, list(data.dataset["source"]), max_source_len=cfg.max_source_len,
+                               max_new_tokens=cfg.max_target_len, beams=cfg.beams, progress=progress)
+        return score(cfg.task, preds, data).main
+    return main_score
+
+
+def _hold_out(cfg: TeacherConfig, train: tasks.TaskData) -> tuple[tasks.TaskData, tasks.TaskData | None]:
+    """The training rows and the dev rows early stopping scores: the split's last ``dev_examples`` rows."""
+    if not cfg.dev_examples:
+        return train, None
+    n = len(train) - cfg.dev_examples
+    if n < cfg.batch:
+        raise ValueError(f"TeacherConfig: dev_examples={cfg.dev_examples} leaves {n} of {len(train)} training rows "
+                         f"of {cfg.task}; allowed: at most {len(train) - cfg.batch}")
+    cut = lambda rows, what: dataclasses.replace(  # noqa: E731
+        train, dataset=train.dataset.select(rows), derived=f"{train.derived + '; ' if train.derived else ''}{what}")
+    return (cut(range(n), f"the last {cfg.dev_examples} rows held out as dev rows"),
+            cut(range(n, len(train)), f"the training split's last {cfg.dev_examples} rows (dev)"))
+
+
 def _evaluate(cfg: TeacherConfig, model, tokenizer, history: list[dict], splits, seconds, progress: bool):
     """Score the trained teacher on its validation rows: its :class:`TeacherInfo`."""
-    train, valid = splits
+    train, dev, valid = splits
     t0 = time.perf_counter()
     preds = generate_texts(model, tokenizer, list(valid.dataset["source"]), max_source_len=cfg.max_source_len,
                            max_new_tokens=cfg.max_target_len, beams=cfg.beams, progress=progress)
+    dev_curve = [CurvePoint(h["step"], h["dev"]) for h in history if "dev" in h]
+    best = max(dev_curve, key=lambda c: c.loss).step if dev_curve else history[-1]["step"]  # the first best
     return TeacherInfo(
         config=cfg, scores=score(cfg.task, preds, valid), train_seconds=round(seconds, 1),
         eval_seconds=round(time.perf_counter() - t0, 1), parameters=sum(p.numel() for p in model.parameters()),
         vocab=len(tokenizer), train=train.summary(), validation=valid.summary(),
-        curve=[CurvePoint(h["step"], h["loss"]) for h in history],
+        curve=[CurvePoint(h["step"], h["loss"]) for h in history], dev=dev.summary() if dev else "",
+        dev_curve=dev_curve, best_step=best,
         samples=samples(valid.dataset["source"], preds, valid.dataset["target"], 8), predictions=preds)
 
 
@@ -144,7 +174,7 @@ def _train(cfg: TeacherConfig, run: Run, progress: bool, stop_after: int | None)
     t0 = time.perf_counter()
     if cfg.init != "scratch":  # first, so that a missing model fails before any data is read or folder made
         tokenizer, model = load_tokenizer(cfg.init), load(cfg.init)
-    train = tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None)
+    train, dev = _hold_out(cfg, tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None))
     valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
     data = [list(train.dataset["source"]), list(train.dataset["target"])]  # the rows it learns from
     run.begin(cfg, identity=Identity.of(cfg, model=None if cfg.init == "scratch" else model, data=data))
@@ -153,13 +183,15 @@ def _train(cfg: TeacherConfig, run: Run, progress: bool, stop_after: int | None)
         tokenizer, model = _scratch(cfg, run, train)
     encoded = tasks.encode(train, tokenizer, cfg.max_source_len, cfg.max_target_len)
     ft = FinetuneConfig(steps=cfg.steps, lr=cfg.lr, seed=cfg.seed, checkpoint_every=max(1, cfg.steps // 10),
-                        warmup_steps=cfg.warmup_steps, schedule="linear", max_grad_norm=cfg.max_grad_norm)
+                        warmup_steps=cfg.warmup_steps, schedule="linear", max_grad_norm=cfg.max_grad_norm,
+                        eval_every=cfg.eval_every, patience=cfg.patience)
     history = finetune(model, batches(encoded, cfg.batch, cfg.seed, tokenizer.pad_token_id), ft, run.folder,
-                       stop_after=stop_after, progress=progress)
+                       evaluate=_scorer(cfg, tokenizer, dev) if dev else None, stop_after=stop_after,
+                       progress=progress)
     if history is None:
         return None
     model = model.eval()
-    info = _evaluate(cfg, model, tokenizer, history, (train, valid), time.perf_counter() - t0, progress)
+    info = _evaluate(cfg, model, tokenizer, history, (train, dev, valid), time.perf_counter() - t0, progress)
     run.save("model", model, tokenizer)
     info = TeacherInfo.from_json(run.finish(info.to_json()))  # what a later call reads back
     return Teacher(cfg, model, tokenizer, run.folder, info)

@@ -24,7 +24,8 @@ The layout (:class:`NashLayout`) keeps each part's full head count, so an encode
 different widths compact exactly, and ``nash_tied_lm_head`` records whether the LM head is the token
 embedding (transformers 5.x ties every T5 config; a v1.1 / Flan-T5 checkpoint loads untied). Loading is
 strict (:class:`_StrictLoading`): safetensors only, every key present and expected, every shape as the
-layout says, every weight finite; a layout that contradicts itself is refused when the config is made.
+layout says, every weight finite, the weight files' seals (digests of the layout and of the bytes,
+:mod:`nashlib.pruning.seal`) intact; a layout that contradicts itself is refused when the config is made.
 Without ``import nashlib`` transformers does not know ``nash_t5`` (it reads no plugin entry points), so a
 saved folder carries a two-line shim (:data:`SHIM`, ``modeling_nash.py``) named by the config's ``auto_map``:
 transformers then refuses with its "custom code" error pointing at the folder, whose shim names the fix, and
@@ -49,6 +50,7 @@ from transformers.models.t5.modeling_t5 import T5Attention, T5LayerNorm
 
 from nashlib.arch import PARTS, Attn, arch_of, set_position_bias
 from nashlib.env import atomic_write_text
+from nashlib.pruning import seal
 from nashlib.pruning.masks import PruningMasks
 
 __all__ = ["NashT5Config", "NashT5ForConditionalGeneration", "NashT5Attention", "NashT5LayerNorm",
@@ -267,8 +269,9 @@ class _StrictLoading:
     listed, an unexpected one is dropped. A compacted model's shapes come from its config's layout, so a config
     edited apart from its weights would load wrong weights silently. Here every expected key must be in the
     file, no other key may be, every shape must match the layout, weights come from safetensors only, and
-    every loaded tensor must be finite. Not detectable: a layout edit that keeps every shape (kept head indices
-    replaced by other valid ones, a larger ``full_d_model``) and finite bytes overwritten in place.
+    every loaded tensor must be finite. A layout edit that keeps every shape (kept head indices replaced by
+    other valid ones, a larger ``full_d_model``) and finite bytes overwritten in place are caught by the seals
+    ``save_pretrained`` writes into the weight files (:mod:`nashlib.pruning.seal`).
     """
 
     def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
@@ -285,10 +288,13 @@ class _StrictLoading:
         where the shim's first lines name the fix; with ``trust_remote_code=True`` the shim imports
         ``nashlib`` (transformers names the missing package if it is not installed).
         """
+        if not kwargs.get("safe_serialization", True):
+            raise ValueError("safe_serialization=False; a compacted model saves only as safetensors (it loads only so)")
         names = {"nash_t5": "NashT5", "nash_bart": "NashBart"}[self.config.model_type]
         self.config.auto_map = {"AutoConfig": f"{SHIM_MODULE}.{names}Config",
                                 "AutoModelForSeq2SeqLM": f"{SHIM_MODULE}.{names}ForConditionalGeneration"}
         out = super().save_pretrained(save_directory, *args, **kwargs)
+        seal.seal(Path(save_directory), self.config)
         atomic_write_text(Path(save_directory) / f"{SHIM_MODULE}.py", SHIM)
         return out
 
@@ -316,7 +322,18 @@ class _StrictLoading:
         for name, tensor in model.state_dict().items():
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
                 raise ValueError(f"{where}: weight {name!r} holds NaN or infinite values; the file is damaged")
+        seal.check(_folder_of(where, kwargs), model.config)
         return (model, info) if want_info else model
+
+
+def _folder_of(where, kwargs) -> Path:
+    """The local folder ``from_pretrained`` read: ``where`` itself, or the hub cache's snapshot of it."""
+    sub = kwargs.get("subfolder") or ""
+    if Path(where).is_dir():
+        return Path(where) / sub
+    from transformers.utils import cached_file
+    keys = ("cache_dir", "revision", "token", "local_files_only")
+    return Path(cached_file(where, "config.json", subfolder=sub, **{k: kwargs[k] for k in keys if k in kwargs})).parent
 
 
 SHIM_MODULE = "modeling_nash"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nashlib.env import REPO_ROOT, atomic_write_text
 
-__all__ = ["ReportRow", "collect", "render", "write_report", "record_run", "dependencies", "LAST_RUN"]
+__all__ = ["ReportRow", "collect", "render", "write_report", "record_run", "dependencies", "evidence", "LAST_RUN"]
 
 LAST_RUN = "last_run.json"  # {notebook: {"ok", "time_utc", "error"}} written by the runner
 
@@ -45,6 +45,7 @@ class ReportRow:
     commit: str
     time_utc: str
     stale: str = ""  # why the row may be out of date; "" when it is current
+    evidence: str = ""  # every check: its estimate, 95 % interval and n (:func:`evidence`)
 
 
 def record_run(out_dir: str | os.PathLike, name: str, ok: bool, error: str = "") -> None:
@@ -148,8 +149,24 @@ def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
             rows.append(ReportRow(finding=f.get("finding", "?"), claim=f.get("claim", ""), paper=f.get("paper", ""),
                                   ours=f.get("ours", ""), verdict=f.get("verdict", "?"), figure=figure,
                                   profile=info.get("profile", "?"), hardware=hardware, commit=commit,
-                                  time_utc=when, stale=stale))
+                                  time_utc=when, stale=stale, evidence=evidence(f.get("checks", []))))
     return rows
+
+
+def evidence(checks: list[dict]) -> str:
+    """One line per check of a finding (``Verdict.asdict``): estimate, 95 % interval and n, or "point value"."""
+    parts = []
+    for c in checks:
+        est = c.get("estimate")
+        text = "no estimate" if est is None else f"{est:.3g}"
+        if c.get("interval"):
+            lo, hi = c["interval"]
+            rows = f" x {c['rows']} rows" if c.get("rows") else ""
+            text += f" [{lo:.3g}, {hi:.3g}], n={c.get('n', 1)}{rows}"
+        elif est is not None:
+            text += " (point value, n=1)" if c.get("n", 1) == 1 else f" (n={c['n']}, no interval)"
+        parts.append(f"{c.get('claim', '?')}: {text} ({c.get('outcome', '?')})")
+    return "; ".join(parts)
 
 
 def _cell(text) -> str:
@@ -169,8 +186,13 @@ _HEADER = [
     "row names, not from pretrained T5-base on the paper's datasets. The paper's own tasks and scale need "
     "the `laptop` (hub t5-small, CPU) or `paper` (hub t5-base, GPU) profile.",
     "",
-    "| finding | claim | paper | ours | verdict | status | figure | profile | hardware |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "The evidence column lists every check behind a verdict: its estimate with the 95 % interval and n (seeds, "
+    "times evaluation rows where rows were resampled too), or *point value* where the check compares single "
+    "numbers (a count, a design value).",
+    "",
+    "| finding | claim | paper | ours | verdict | evidence (estimate [95 % interval], n) | status | figure | "
+    "profile | hardware |",
+    "|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -179,10 +201,10 @@ def render(rows: list[ReportRow]) -> str:
     for r in rows:
         status = f"stale: {r.stale}" if r.stale else "current"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            r.finding, r.claim, r.paper, r.ours, f"**{r.verdict}**", status, f"[{r.figure}]({r.figure}.png)",
-            r.profile, r.hardware)) + " |")
+            r.finding, r.claim, r.paper, r.ours, f"**{r.verdict}**", r.evidence, status,
+            f"[{r.figure}]({r.figure}.png)", r.profile, r.hardware)) + " |")
     if not rows:
-        lines.append("| (no findings recorded yet) | | | | | | | | |")
+        lines.append("| (no findings recorded yet) | | | | | | | | | |")
     commits = sorted({r.commit for r in rows})
     if commits:
         lines += ["", f"Code: commit(s) {', '.join(commits)}."]

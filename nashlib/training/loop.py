@@ -94,12 +94,13 @@ class Loop:
         return prepared
 
     def run(self, batch: Callable[[int], dict], step_fn: StepFn, *, stop_after: int | None = None,
-            after_step: Iterable[Callable[[int], dict | None]] = (), show: tuple[str, ...] = ("loss",)
-            ) -> list[dict] | None:
+            after_step: Iterable[Callable[[int], dict | None]] = (), show: tuple[str, ...] = ("loss",),
+            until: Callable[[], bool] | None = None) -> list[dict] | None:
         """Train from the checkpoint (or step 0) to ``steps``; the history, one row per step.
 
         ``stop_after`` ends the call after that many steps of this call (the checkpoint stays) and returns
-        None, as a killed run would; calling again resumes.
+        None, as a killed run would; calling again resumes. ``until`` (asked after each step's hooks) ends
+        training for good when it returns True (early stopping): the history so far is returned.
         """
         from tqdm import tqdm
 
@@ -111,11 +112,14 @@ class Loop:
         for done, step in enumerate(bar, 1):
             history.append(self._step(step, batch, step_fn, after_step))
             bar.set_postfix({k: f"{history[-1][k]:.3f}" for k in show if k in history[-1]})
-            last = step + 1 == self.steps
+            last = step + 1 == self.steps or (until is not None and until())
             if self.checkpoint_every and (step + 1) % self.checkpoint_every == 0 and not last:
                 save_checkpoint(self.acc, self.folder, step + 1, history, self.identity)
             if stop_after is not None and done >= stop_after and not last:
                 return None
+            if last:
+                break
+        bar.close()
         return history
 
     def _step(self, step: int, batch, step_fn: StepFn, after_step) -> dict:
