@@ -1,0 +1,189 @@
+"""Stand-ins for hub checkpoints: tiny T5s laid out as the hub's, in a local Hugging Face cache.
+
+The ``laptop`` and ``paper`` profiles load ``t5-small`` / ``t5-base`` (and T5 v1.1) from the hub. The hub
+cannot be reached here, but its conventions can be rehearsed: this module writes, for each name of
+:data:`STANDINS`, a model repository as the hub serves it (``config.json`` in the checkpoint's own older
+format, ``generation_config.json``, ``model.safetensors``, a SentencePiece ``spiece.model`` trained here on
+the tasks' real text, and ``tokenizer.json`` where the hub repository has one) into a Hugging Face cache
+folder (``models--<org>--<name>/refs/main`` and ``snapshots/<commit>/``). With ``HF_HUB_CACHE`` pointing
+there and ``HF_HUB_OFFLINE=1``, ``from_pretrained("t5-small")`` resolves exactly as it would online from the
+hub's cache; nothing in nashlib knows these are stand-ins. Their widths are tiny and their depths, head
+counts, vocabulary conventions (pad 0, eos 1, unk 2, 100 ``<extra_id_*>`` tokens at the top, a config
+vocabulary padded past the tokenizer's) and config quirks (v1.0: ReLU FFN, tied embeddings, task prefixes in
+``task_specific_params``; v1.1: gated-GELU FFN, ``tie_word_embeddings: false``, no ``tokenizer.json``) are the
+checkpoints'. Weights are random (seeded): the rehearsal proves the code path, not quality.
+
+``python -m nashlib.standins build --cache DIR`` writes them (deterministically: the same bytes every time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["StandIn", "STANDINS", "build_cache", "spiece_texts", "train_spiece"]
+
+PIECES = 1000  # SentencePiece vocabulary of every stand-in; + 100 extra ids = 1100 tokens; configs say 1152
+EXTRA_IDS = 100
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """One hub repository's layout at a tiny width."""
+
+    name: str  # the hub name users pass to from_pretrained
+    v11: bool  # T5 v1.1 (gated-GELU, untied LM head, no tokenizer.json on the hub) or v1.0
+    num_layers: int  # as the real checkpoint
+    num_heads: int  # as the real checkpoint
+    d_kv: int = 4  # tiny (the real: 64)
+    d_ff: int = 64  # tiny
+    seed: int = 0
+
+    @property
+    def d_model(self) -> int:
+        return self.num_heads * self.d_kv
+
+
+STANDINS = {s.name: s for s in (
+    StandIn("t5-small", v11=False, num_layers=6, num_heads=8),
+    StandIn("google-t5/t5-small", v11=False, num_layers=6, num_heads=8),
+    StandIn("t5-base", v11=False, num_layers=12, num_heads=12, seed=1),
+    StandIn("google-t5/t5-base", v11=False, num_layers=12, num_heads=12, seed=1),
+    StandIn("google/t5-v1_1-small", v11=True, num_layers=8, num_heads=6, d_ff=48, seed=2),
+)}
+
+_V10_TASKS = {  # t5-small's and t5-base's task_specific_params, as on the hub
+    "summarization": {"early_stopping": True, "length_penalty": 2.0, "max_length": 200, "min_length": 30,
+                      "no_repeat_ngram_size": 3, "num_beams": 4, "prefix": "summarize: "},
+    "translation_en_to_de": {"early_stopping": True, "max_length": 300, "num_beams": 4,
+                             "prefix": "translate English to German: "},
+}
+
+
+def spiece_texts(limit: int = 3000) -> list[str]:
+    """Real text of the tasks the profiles use (SAMSum, TweetQA, SST-2 from ``NASH_DATA_DIR``), with prefixes."""
+    from nashlib.data import tasks
+
+    texts = []
+    for name in ("samsum", "tweetqa", "sst2"):
+        data = tasks.load_task(name, "train", limit=limit, source="local")
+        texts += list(data.dataset["source"]) + list(data.dataset["target"])
+    return texts
+
+
+def train_spiece(texts: list[str], pieces: int = PIECES) -> bytes:
+    """A Unigram SentencePiece model with T5's ids (pad 0, eos 1, unk 2, no bos), trained on one thread."""
+    import sentencepiece as spm
+
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_writer=buffer, vocab_size=pieces, model_type="unigram",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
+        character_coverage=0.9995, num_threads=1, minloglevel=2)
+    return buffer.getvalue()
+
+
+def _config(s: StandIn) -> dict:
+    """``config.json`` as the hub repository has it (older keys included: transformers must read them)."""
+    cfg = {"architectures": ["T5ForConditionalGeneration"], "d_ff": s.d_ff, "d_kv": s.d_kv, "d_model": s.d_model,
+           "decoder_start_token_id": 0, "dropout_rate": 0.1, "eos_token_id": 1, "initializer_factor": 1.0,
+           "is_encoder_decoder": True, "layer_norm_epsilon": 1e-06, "model_type": "t5", "num_heads": s.num_heads,
+           "num_layers": s.num_layers, "pad_token_id": 0, "relative_attention_num_buckets": 32,
+           "vocab_size": PIECES + EXTRA_IDS + 52}
+    if s.v11:
+        return cfg | {"feed_forward_proj": "gated-gelu", "num_decoder_layers": s.num_layers,
+                      "tie_word_embeddings": False, "output_past": True, "transformers_version": "4.10.0.dev0"}
+    return cfg | {"n_positions": 512, "output_past": True, "task_specific_params": _V10_TASKS,
+                  "transformers_version": "4.27.0.dev0"}
+
+
+def _weights(s: StandIn, cfg: dict) -> bytes:
+    """``model.safetensors``: seeded random weights; v1.1's LM head is its own tensor (untied on the hub)."""
+    import torch
+    from safetensors.torch import save
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(s.seed)
+    model = T5ForConditionalGeneration(T5Config(**{k: v for k, v in cfg.items() if k != "architectures"}))
+    tensors = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    if s.v11:
+        tensors["lm_head.weight"] = torch.randn(tensors["shared.weight"].shape, generator=torch.Generator()
+                                                .manual_seed(s.seed + 100)) * 0.05
+    else:
+        tensors.pop("lm_head.weight", None)  # tied to shared.weight
+    return save(tensors, metadata={"format": "pt"})
+
+
+def _tokenizer_files(s: StandIn, spiece: bytes) -> dict[str, bytes]:
+    special = {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+               "additional_special_tokens": [f"<extra_id_{i}>" for i in range(EXTRA_IDS)]}
+    files = {"spiece.model": spiece}
+    if s.v11:  # the v1.1 repositories ship the SentencePiece model and two small JSON files, no tokenizer.json
+        files["special_tokens_map.json"] = json.dumps(special).encode()
+        files["tokenizer_config.json"] = json.dumps(special | {"extra_ids": EXTRA_IDS, "model_max_length": 512,
+                                                               "tokenizer_class": "T5Tokenizer"}).encode()
+        return files
+    from transformers import T5Tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:  # tokenizer.json as transformers converts spiece.model
+        (Path(tmp) / "spiece.model").write_bytes(spiece)
+        tok = T5Tokenizer.from_pretrained(tmp, extra_ids=EXTRA_IDS, model_max_length=512)
+        files["tokenizer.json"] = tok.backend_tokenizer.to_str().encode()
+    return files
+
+
+def _repository(s: StandIn, spiece: bytes) -> dict[str, bytes]:
+    cfg = _config(s)
+    generation = {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0,
+                  "transformers_version": cfg["transformers_version"]}
+    return {"config.json": json.dumps(cfg, indent=2).encode(), "generation_config.json": json.dumps(generation).encode(),
+            "model.safetensors": _weights(s, cfg), **_tokenizer_files(s, spiece)}
+
+
+def build_cache(cache: str | os.PathLike, names: list[str] | None = None, *, texts: list[str] | None = None) -> Path:
+    """Write the stand-ins ``names`` (default: all) into the Hugging Face cache folder ``cache``; returns it.
+
+    Each repository's commit is the SHA-1 of its files, so rebuilding gives the same folders; an existing
+    snapshot is replaced whole (written beside, then renamed).
+    """
+    unknown = sorted(set(names or []) - set(STANDINS))
+    if unknown:
+        raise ValueError(f"names={unknown}; allowed: {', '.join(STANDINS)}")
+    cache = Path(cache)
+    spiece = train_spiece(texts if texts is not None else spiece_texts())
+    for name in names or list(STANDINS):
+        files = _repository(STANDINS[name], spiece)
+        commit = hashlib.sha1(b"".join(hashlib.sha256(files[k]).digest() for k in sorted(files))).hexdigest()
+        repo = cache / f"models--{name.replace('/', '--')}"
+        snapshot = repo / "snapshots" / commit
+        if not snapshot.exists():
+            tmp = repo / "snapshots" / f".{commit}.{os.getpid()}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for fname, data in files.items():
+                (tmp / fname).write_bytes(data)
+            os.replace(tmp, snapshot)
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+    return cache
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nashlib.standins", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="write the stand-ins into a Hugging Face cache folder")
+    build.add_argument("--cache", required=True, help="the folder; then run with HF_HUB_CACHE=<it> HF_HUB_OFFLINE=1")
+    build.add_argument("--names", nargs="*", default=None, help=f"default: all of {', '.join(STANDINS)}")
+    args = parser.parse_args(argv)
+    print(build_cache(args.cache, args.names))
+
+
+if __name__ == "__main__":
+    main()
