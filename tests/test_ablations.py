@@ -103,7 +103,7 @@ def test_panels_draw_from_hand_made_frames():
                              quality=[50.0, 40.0, 30.0, 35.0], teacher_quality=[55.0, 55.0, 33.0, 33.0],
                              missed=[False, True, False, False], speedup=[2.0, 1.5, 2.1, 1.4],
                              speedup_q25=[1.9, 1.4, 2.0, 1.3], speedup_q75=[2.1, 1.6, 2.2, 1.5], sources=4,
-                             new_tokens=8, beams=1))
+                             max_new_tokens=8, beams=1))
     colors, markers = {"u": "C0", "l": "C1"}, {"u": "o", "l": "s"}
     fig, axes = plotting.subplots(1, 2)
     ablations.quality_bars(axes[0][0], data, ["u", "l"], colors, missed="missed")

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
@@ -129,6 +130,13 @@ def test_time_generation_pairs_models_against_the_teacher(tiny_teacher, tmp_path
     assert set(out.model) == {"teacher", "NASH-2"} and (out.speedup > 0).all()
     assert out.source_tokens.nunique() == 1 and out.source_tokens.iloc[0] > 3
     assert out.set_index("model").speedup["teacher"] == 1.0
+    assert (out.new_tokens_mean == 4).all()  # forced: every sequence writes exactly 4 tokens
+    assert (out.encoder_median_s > 0).all() and (out.decoder_median_s > 0).all()
+    assert np.allclose(out.encoder_median_s + out.decoder_median_s, out.wall_median_s)
+    done = generation.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model}, tokenizers,
+                                      ["content words: a fine film"], max_source_len=24, new_tokens=30, beams=2,
+                                      warmup=0, repeats=1, until_done=True)
+    assert (done.new_tokens_mean <= 30).all() and (done.new_tokens_mean >= 1).all()
     with pytest.raises(ValueError, match=r"no tokenizer given for \['NASH-2'\]"):
         generation.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model},
                                    {"teacher": tiny_teacher.tokenizer}, ["a"], max_source_len=8, new_tokens=2, beams=1,

@@ -69,6 +69,24 @@ def test_generation_is_forced_to_the_requested_length():
         timing.generation_call(m, inputs, new_tokens=0, beams=1)
 
 
+def test_until_done_stops_when_every_sequence_has_ended_and_forced_does_not():
+    m = models.build_t5("tiny", seed=0)
+    m.generation_config.eos_token_id = 1
+    with torch.no_grad():
+        m.lm_head.weight[1] = m.lm_head.weight.abs().max() * 50  # end-of-sequence always wins
+    inputs = timing.random_inputs(512, 3, 5, seed=0)
+    for beams in (1, 4):
+        assert timing.generation_call(m, inputs, new_tokens=6, beams=beams, until_done=True)().shape == (3, 2)
+        assert timing.generation_call(m, inputs, new_tokens=6, beams=beams)().shape == (3, 7)
+
+
+def test_encoder_call_runs_the_encoder_alone():
+    m = models.build_t5("tiny", seed=0)
+    inputs = timing.random_inputs(512, 2, 5, seed=0)
+    out = timing.encoder_call(m, inputs)()
+    assert out.shape == (2, 5, m.config.d_model)
+
+
 @pytest.mark.parametrize("decoder", [False, True])
 def test_layer_call_runs_one_layer(decoder):
     block = models.build_layer("tiny", num_heads=2, d_ff=16, decoder=decoder)

@@ -190,23 +190,26 @@ def beside_paper(data: pd.DataFrame, paper: pd.DataFrame, *, strategies: Sequenc
     return pd.concat({source: wide(data, "title", ours), "paper": wide(paper, "dataset", theirs)}, axis=1)
 
 
-def time_arms(ab: Ablation, *, sources: int, warmup: int, repeats: int) -> pd.DataFrame:
+def time_arms(ab: Ablation, *, sources: int, beams: int, warmup: int, repeats: int) -> pd.DataFrame:
     """Generation speedup of every arm's student against its teacher, timed together.
 
-    The first ``sources`` validation sources, the teacher's source length, output length (forced) and
-    beams; ``warmup`` and ``repeats`` rounds (the profile's). One row per strategy (and the teacher):
-    ``speedup`` (median paired ratio) with its quartiles, ``wall_median_s``, and the call's shape.
+    The paper's protocol (Appendix F) at the profile's scale: the first ``sources`` validation sources, the
+    teacher's source length, ``beams`` beams decoding until every sequence has ended (at most the teacher's
+    output length); ``warmup`` and ``repeats`` rounds (the profile's). One row per strategy (and the
+    teacher): ``speedup`` (median paired ratio) with its quartiles, ``wall_median_s``, encoder and decoder
+    time, the mean new tokens, and the call's shape.
     """
     t, cfg = ab.teacher, ab.teacher.config
     texts = list(tasks.load_task(cfg.task, "validation", limit=sources).dataset["source"])
     models = {"teacher": t.model, **{a.strategy: a.student.model for a in ab.arms}}
     speed = time_generation(models, t.tokenizer, texts, max_source_len=cfg.max_source_len,
-                            new_tokens=cfg.max_target_len, beams=cfg.beams, warmup=warmup, repeats=repeats)
+                            new_tokens=cfg.max_target_len, beams=beams, warmup=warmup, repeats=repeats,
+                            until_done=True)
     assert set(speed.model) == set(models), f"timed {sorted(speed.model)}, asked for {sorted(models)}"
     assert (speed.speedup > 0).all() and (speed.wall_median_s > 0).all()
     assert abs(speed.set_index("model").speedup["teacher"] - 1.0) < 1e-9, "the teacher against itself is not 1x"
     speed.insert(0, "task", cfg.task)
-    speed["sources"], speed["new_tokens"], speed["beams"] = len(texts), cfg.max_target_len, cfg.beams
+    speed["sources"], speed["max_new_tokens"], speed["beams"] = len(texts), cfg.max_target_len, beams
     return speed.rename(columns={"model": "strategy"})
 
 
@@ -259,8 +262,8 @@ def quality_speed_panel(ax, d: pd.DataFrame, strategies: Sequence[str], colors: 
     tq = d.teacher_quality.iloc[0]
     ax.scatter([1.0], [tq], marker="*", s=160, color="black", zorder=3, label="teacher")
     ax.set(xlabel="generation speedup vs the teacher (x)", ylabel=f"quality ({d.metric.iloc[0]} x 100)",
-           title=wrap(f"{d.title.iloc[0]}: {d.sources.iloc[0]} sources, {d.new_tokens.iloc[0]} new tokens, "
-                      f"beam {d.beams.iloc[0]}", 40))
+           title=wrap(f"{d.title.iloc[0]}: {d.sources.iloc[0]} sources, beam {d.beams.iloc[0]} until done "
+                      f"(at most {d.max_new_tokens.iloc[0]} new tokens)", 40))
     ax.title.set_fontsize(9)
     ax.margins(x=0.25, y=0.2)
     return [[1.0, *d.speedup], [tq, *d.quality], ["teacher", *d.index]]

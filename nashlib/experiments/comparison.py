@@ -52,15 +52,17 @@ def time_lineup(models: dict[str, object], tokenizer, cfg: TeacherConfig, profil
                 baseline: str = "teacher") -> pd.DataFrame:
     """Speedup of every model against ``baseline``, generating for real validation sources of ``cfg.task``.
 
-    The first ``profile.student.timing_batch`` validation sources, one padded batch, ``cfg.max_target_len``
-    new tokens for every model, ``cfg.beams`` beams, ``profile.warmup`` warm-up and ``profile.repeats``
-    interleaved rounds (``generation.time_generation``; ``tokenizer`` may be a dict by model name). Returns
-    one row per model with the ``task`` beside ``speedup``, its quartiles, ``wall_median_s`` and ``source_tokens``.
+    The paper's protocol (Appendix F) at the profile's scale: the first ``profile.student.timing_batch``
+    validation sources, one padded batch, beam search with ``profile.beams`` beams decoding until every
+    sequence has ended (at most ``cfg.max_target_len`` new tokens), ``profile.warmup`` warm-up and
+    ``profile.repeats`` interleaved rounds (``generation.time_generation``; ``tokenizer`` may be a dict by model
+    name). Returns one row per model with the ``task`` beside ``speedup``, its quartiles, ``wall_median_s``,
+    the encoder's and the decoder's median time, the mean new tokens and ``source_tokens``.
     """
     sources = list(tasks.load_task(cfg.task, "validation", limit=profile.student.timing_batch).dataset["source"])
     out = time_generation(models, tokenizer, sources, max_source_len=cfg.max_source_len,
-                          new_tokens=cfg.max_target_len, beams=cfg.beams, warmup=profile.warmup,
-                          repeats=profile.repeats, baseline=baseline)
+                          new_tokens=cfg.max_target_len, beams=profile.beams, warmup=profile.warmup,
+                          repeats=profile.repeats, baseline=baseline, until_done=True)
     return out.assign(task=cfg.task)
 
 

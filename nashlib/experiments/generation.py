@@ -45,14 +45,18 @@ def is_generation(task_name: str) -> bool:
 
 
 def time_generation(models: dict[str, object], tokenizer, sources: list[str], *, max_source_len: int, new_tokens: int,
-                    beams: int, warmup: int, repeats: int, baseline: str = "teacher") -> pd.DataFrame:
+                    beams: int, warmup: int, repeats: int, baseline: str = "teacher",
+                    until_done: bool = False) -> pd.DataFrame:
     """Speedup of every model against ``baseline`` generating for the same real ``sources``.
 
     One padded batch of ``sources``, tokenized by ``tokenizer`` (or by ``tokenizer[name]`` when it is a
     dict: a model trained with its own vocabulary reads the text its own way); each call generates
-    exactly ``new_tokens`` tokens (so a model that stops early is not faster for it) with ``beams``
-    beams; ``nashlib.speed.timing`` interleaves the models and pairs the ratios. Returns one row per model:
-    ``speedup`` (median paired ratio), its quartiles, the median wall time, the source length in tokens.
+    exactly ``new_tokens`` tokens (so a model that stops early is not faster for it), or with ``until_done``
+    until every sequence has ended (the paper's protocol, Appendix F; ``new_tokens`` caps it), with ``beams``
+    beams. Each model's encoder alone is timed in the same rounds. ``nashlib.speed.timing`` interleaves the
+    calls and pairs the ratios. Returns one row per model: ``speedup`` (median paired ratio), its quartiles,
+    the median wall time, ``encoder_median_s`` and ``decoder_median_s`` (the rest of the call), the mean new
+    tokens per sequence (``new_tokens_mean``, end-of-sequence included) and the source length in tokens.
     """
     if baseline not in models:
         raise ValueError(f"baseline {baseline!r} is not among the models {sorted(models)}")
@@ -60,15 +64,23 @@ def time_generation(models: dict[str, object], tokenizer, sources: list[str], *,
         raise ValueError("sources is empty; give the validation texts to generate from")
     if isinstance(tokenizer, dict) and set(models) - set(tokenizer):
         raise ValueError(f"no tokenizer given for {sorted(set(models) - set(tokenizer))}")
-    calls, lengths = {}, {}
+    calls, lengths, written = {}, {}, {}
     for name, m in models.items():
         tok = tokenizer[name] if isinstance(tokenizer, dict) else tokenizer
         enc = tok(sources, max_length=max_source_len, truncation=True, padding=True, return_tensors="pt")
         inputs = {k: v.to(m.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}  # (B, T_src)
         lengths[name] = int(inputs["input_ids"].shape[1])
-        calls[name] = timing.generation_call(m.eval(), inputs, new_tokens=new_tokens, beams=beams)
+        calls[name] = timing.generation_call(m.eval(), inputs, new_tokens=new_tokens, beams=beams,
+                                             until_done=until_done)
+        calls[f"{name} [encoder]"] = timing.encoder_call(m, inputs)
+        written[name] = float((calls[name]()[:, 1:] != m.config.pad_token_id).sum(1).double().mean())
     device = next(iter(models.values())).device
     samples = timing.measure(calls, warmup=warmup, repeats=repeats, device=device)
-    out = timing.speedups(samples, baseline).merge(timing.summarize(samples)[["config", "wall_median_s"]], on="config")
+    medians = timing.summarize(samples).set_index("config").wall_median_s
+    out = timing.speedups(samples[~samples.config.str.endswith(" [encoder]")], baseline)
+    out["wall_median_s"] = out.config.map(medians)
+    out["encoder_median_s"] = [medians[f"{c} [encoder]"] for c in out.config]
+    out["decoder_median_s"] = out.wall_median_s - out.encoder_median_s
+    out["new_tokens_mean"] = out.config.map(written)
     out["source_tokens"] = out.config.map(lengths)
     return out.rename(columns={"config": "model"})

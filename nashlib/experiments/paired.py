@@ -9,8 +9,8 @@ dropout stream) and the same rows (the teacher's validation rows).
 :func:`scores` turns a model's runs into a (seeds x rows) matrix of the task's metric, row by row
 (``nashlib.data.metrics.per_row``: ROUGE-L, METEOR, accuracy; a metric that is not a mean over rows, such
 as MCC, gives one number per seed instead). The verdict library (``nashlib.results.verdicts``) then
-resamples seeds *and* rows (a two-level bootstrap) for the 95 % interval of the mean paired difference;
-:func:`compare` is that call with the names filled in. A model trained once (the teacher) is the same
+resamples seeds *and* rows (a two-level bootstrap) for the 95 % interval of the mean paired difference
+(``V.beats`` / ``V.within`` take the two matrices). A model trained once (the teacher) is the same
 model at every seed: its rows are repeated for each seed, so only the other model's seeds vary.
 """
 
@@ -25,7 +25,7 @@ from nashlib.data import metrics, tasks
 from nashlib.experiments.teachers import Teacher
 from nashlib.results import verdicts as V
 
-__all__ = ["references", "row_scores", "scores", "mean_interval", "model_means", "compare", "interval_text"]
+__all__ = ["references", "row_scores", "scores", "mean_interval", "model_means", "interval_text"]
 
 _REFS: dict[str, list[list[str]]] = {}
 
@@ -90,15 +90,6 @@ def model_means(per_seed: pd.DataFrame, score_matrices: dict[str, dict[str, np.n
         out.append({"task": task, "title": first.title, "metric": first.metric, "model": model, **numeric,
                     "quality": mean, "quality_lo": lo, "quality_hi": hi, "seeds": len(g), "missed": missed})
     return pd.DataFrame(out)
-
-
-def compare(a: np.ndarray, b: np.ndarray, *, names: tuple[str, str], claim: str, margin: float = 0.0,
-            at_least: bool = False) -> V.Verdict:
-    """``a`` beats ``b`` by more than ``margin`` points (``at_least``: is no worse than ``b`` by more than
-    ``margin``), from paired score matrices (:func:`scores`), through the verdict library."""
-    if at_least:
-        return V.beats(a, b, margin=-abs(margin), claim=claim, names=names)
-    return V.beats(a, b, margin=margin, claim=claim, names=names)
 
 
 def interval_text(v: V.Verdict) -> str:

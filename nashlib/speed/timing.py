@@ -29,7 +29,7 @@ from nashlib.speed.fastgen import fast_cache
 from nashlib.shapes import empty_cache
 
 __all__ = ["sync", "time_call", "calibrate", "measure", "summarize", "speedups", "random_inputs",
-           "generation_call", "layer_call"]
+           "generation_call", "encoder_call", "layer_call"]
 
 
 def sync(device: str | torch.device = "cpu") -> None:
@@ -159,9 +159,12 @@ def random_inputs(vocab_size: int, batch: int, src_len: int, *, seed: int = 0,
 
 
 def generation_call(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, beams: int, fast: bool = False,
-                    **generate_kwargs) -> Callable[[], torch.Tensor]:
+                    until_done: bool = False, **generate_kwargs) -> Callable[[], torch.Tensor]:
     """A no-argument call that generates exactly ``new_tokens`` tokens with ``beams`` beams.
 
+    ``until_done=True`` is the paper's protocol for trained models (Appendix F): decoding stops when every
+    sequence has ended (``new_tokens`` is then only the cap), so a model that writes shorter outputs is
+    faster for it. Random weights never end a sequence: shape studies force the length.
     ``fast=True`` uses ``fastgen.fast_cache`` (beam search without cross-attention cache copies) and
     raises if it had to fall back to the stock reorder, so a timing of the fast path is one.
     """
@@ -179,14 +182,27 @@ def generation_call(model, inputs: dict[str, torch.Tensor], *, new_tokens: int, 
 
     def call() -> torch.Tensor:
         cache = fast_cache(beams) if fast else empty_cache()
+        least = {} if until_done else {"min_new_tokens": new_tokens}
         with torch.inference_mode():
-            out = model.generate(**inputs, num_beams=beams, do_sample=False, min_new_tokens=new_tokens,
-                                 max_new_tokens=new_tokens, cache=cache, **generate_kwargs)
+            out = model.generate(**inputs, num_beams=beams, do_sample=False, max_new_tokens=new_tokens, cache=cache,
+                                 **least, **generate_kwargs)
         if fast and cache.fallback is not None:
             raise RuntimeError(f"the fast cache fell back to the stock reorder: {cache.fallback}")
-        assert out.shape == (batch, new_tokens + 1), f"expected {(batch, new_tokens + 1)}, got {tuple(out.shape)}"
-        return out  # (B, 1 + new_tokens): the decoder start token, then the generated ones
+        if until_done:
+            assert out.shape[0] == batch and out.shape[1] <= new_tokens + 1, f"got {tuple(out.shape)}"
+        else:
+            assert out.shape == (batch, new_tokens + 1), f"expected {(batch, new_tokens + 1)}, got {tuple(out.shape)}"
+        return out  # (B, 1 + new tokens): the decoder start token, then the generated ones
 
+    return call
+
+
+def encoder_call(model, inputs: dict[str, torch.Tensor]) -> Callable[[], torch.Tensor]:
+    """A no-argument call that runs only the encoder on ``inputs`` (what ``generate()`` does once per call)."""
+    def call() -> torch.Tensor:
+        with torch.inference_mode():
+            return model.get_encoder()(input_ids=inputs["input_ids"],
+                                       attention_mask=inputs.get("attention_mask")).last_hidden_state  # (B, T, d)
     return call
 
 
