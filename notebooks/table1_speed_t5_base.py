@@ -47,38 +47,34 @@ import time
 import pandas as pd
 
 from nashlib import settings, shapes
-from nashlib.experiments import baselines, lineup
-from nashlib.experiments.students import student
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import figures, mapped, tables, timing
 
 P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
-TASK = next(iter(TEACHERS))
-T, R = TEACHERS[TASK], P.student
-S = R.paired_seeds[0]
 NEW_TOKENS = [max(1, round(P.new_tokens * f)) for f in SWEEP]
 ROUNDS_RUN = min(ROUNDS, P.repeats)
-print(f"structures from Table 1's students of {TASK} at seed {S}; rebuilt at {P.teacher_shape!r}")
 
 # %% [markdown]
 # ## The structures
 #
-# The students are Table 1's (cached: `lineup.nash_lineup` names NASH-2/3/4, `lineup.cofi_matched` the
-# CoFi-T5 of the same seed at NASH-3's reached sparsity). `mapped.build_mapped` rebuilds each at the
-# T5-base shape: NASH-*d* keeps *d* decoder layers by design, so the rebuilt model keeps *d* of T5-base's
-# 12; CoFi-T5's decoder keeps what its masks left, layer by layer.
+# The students are Table 1's, of the profile's first pruning task at its first paired seed
+# (`mapped.table1_students`, cached: NASH-2/3/4 from `lineup.nash_lineup`, and the CoFi-T5 of the same seed at
+# NASH-3's reached sparsity). `mapped.build_mapped` rebuilds each at the T5-base shape: NASH-*d* keeps *d*
+# decoder layers by design, so the rebuilt model keeps *d* of T5-base's 12; CoFi-T5's decoder keeps what its
+# masks left, layer by layer.
 
 # %%
-found = {label: student(T, cfg, R) for label, cfg in lineup.nash_lineup(R, seed=S).items()}
-found["CoFi-T5"] = student(T, lineup.cofi_matched(found["NASH-3"].report.model_actual, R, seed=S), R)
+SOURCE = mapped.table1_students(P)
+TASK, S = SOURCE.task, SOURCE.seed
+print(f"structures from Table 1's students of {TASK} at seed {S}; rebuilt at {P.teacher_shape!r}")
 MODELS = {"T5-Base": shapes.build_t5(P.teacher_shape, seed=SEED),
           "T5-Small": shapes.build_t5(P.small_shape, seed=SEED + 1)}
-for label, st in found.items():
+for label, st in SOURCE.students.items():
     depth = int(label.split("-")[1]) if label.startswith("NASH") else None
-    MODELS[label] = mapped.build_mapped(P.teacher_shape, st.model, T.model, decoder_layers=depth, seed=SEED)
+    MODELS[label] = mapped.build_mapped(P.teacher_shape, st.model, SOURCE.teacher.model, decoder_layers=depth,
+                                        seed=SEED)
 ORDER = list(MODELS)
 structures = pd.DataFrame([dict(model=m, encoder_layers=x.config.num_layers, decoder_layers=x.config.num_decoder_layers,
                                 params_M=shapes.count_parameters(x) / 1e6) for m, x in MODELS.items()])
@@ -152,8 +148,8 @@ plotting.plt.show()
 n = max(NEW_TOKENS)
 per = {m: wall[f"{m} / {n}"].to_numpy() for m in ORDER}  # seconds per round
 VERDICT = V.combine([
-    V.trend([last.speedup[m] for m in ("NASH-4", "NASH-3", "NASH-2")], strict=True, names=("NASH-4", "NASH-3", "NASH-2"),
-            claim="NASH-2 > NASH-3 > NASH-4 in speedup"),
+    V.trend([last.speedup[m] for m in ("NASH-4", "NASH-3", "NASH-2")], strict=True,
+            names=("NASH-4", "NASH-3", "NASH-2"), claim="NASH-2 > NASH-3 > NASH-4 in speedup"),
     V.beats(per["T5-Small"], per["NASH-3"], claim="NASH-3 faster than the T5-Small shape",
             names=("T5-Small s", "NASH-3 s")),
     V.beats(per["CoFi-T5"], per["NASH-3"], claim="NASH-3 faster than CoFi-T5", names=("CoFi-T5 s", "NASH-3 s"))],

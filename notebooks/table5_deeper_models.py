@@ -45,18 +45,12 @@ import time
 import pandas as pd
 
 from nashlib import settings, shapes
-from nashlib.experiments import baselines, lineup
-from nashlib.experiments.students import student
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import mapped, timing
 
 P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
-TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
-TASK = next(iter(TEACHERS))
-T, R = TEACHERS[TASK], P.student
-S = R.paired_seeds[0]
 
 # %% [markdown]
 # ## The models
@@ -64,16 +58,16 @@ S = R.paired_seeds[0]
 # For each depth: the dense model ("Base", 1.00x) and the three structures rebuilt at that depth.
 
 # %%
-found = {label: student(T, cfg, R) for label, cfg in lineup.nash_lineup(R, seed=S).items() if label != "NASH-3"}
-found["CoFi-T5"] = student(T, lineup.cofi_matched(student(T, lineup.nash(3, R, seed=S), R).report.model_actual, R,
-                                                  seed=S), R)
-MODELS, META = {}, {}
+SOURCE = mapped.table1_students(P)  # Table 1's students of the first pruning task, first paired seed
+TASK, S = SOURCE.task, SOURCE.seed
+MODELS = {}
 for nl in DEPTHS:
     MODELS[f"Base / {nl}"] = shapes.build_t5(P.small_shape, encoder_layers=nl, decoder_layers=nl, seed=SEED)
-    for label, st in found.items():
+    for label in ("NASH-2", "NASH-4", "CoFi-T5"):
         depth = int(label.split("-")[1]) if label.startswith("NASH") else None
-        MODELS[f"{label} / {nl}"] = mapped.build_mapped(P.small_shape, st.model, T.model, layers=nl,
-                                                        decoder_layers=depth, seed=SEED)
+        MODELS[f"{label} / {nl}"] = mapped.build_mapped(P.small_shape, SOURCE.students[label].model,
+                                                        SOURCE.teacher.model, layers=nl, decoder_layers=depth,
+                                                        seed=SEED)
 META = {name: dict(model=name.split(" / ")[0], layers=int(name.split(" / ")[1]),
                    decoder_layers=m.config.num_decoder_layers, params_M=shapes.count_parameters(m) / 1e6)
         for name, m in MODELS.items()}

@@ -21,6 +21,8 @@ compaction that made the student, from masks that keep the first units of each b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from nashlib import shapes
@@ -29,7 +31,7 @@ from nashlib.pruning.compact import compact
 from nashlib.pruning.layers import keep_decoder_layers, select_layers
 from nashlib.pruning.structure import grid
 
-__all__ = ["shares", "build_mapped"]
+__all__ = ["shares", "build_mapped", "Learned", "table1_students"]
 
 
 def shares(model, teacher_model) -> dict[str, list[dict[str, float] | None]]:
@@ -94,3 +96,27 @@ def build_mapped(shape_name: str, model, teacher_model, *, layers: int | None = 
             key = f"{part}_{block}_heads" if block != "ffn" else f"{part}_ffn_ffn_units"
             z[key] = torch.cat([_first(round(r[block] * n), n) for _, r in plans[part]])
     return compact(base, _Fixed(z)).eval()
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Table 1's students of a profile's first pruning task at its first paired seed: where structures come from."""
+
+    task: str
+    teacher: object  # nashlib.experiments.teachers.Teacher
+    seed: int
+    students: dict  # label ("NASH-2", "NASH-3", "NASH-4", "CoFi-T5") -> nashlib.experiments.students.Student
+
+
+def table1_students(profile) -> Learned:
+    """The cached (or trained) Table 1 students: NASH-2/3/4, and CoFi-T5 at NASH-3's reached budget, same seed."""
+    from nashlib.experiments import baselines, lineup
+    from nashlib.experiments.students import student
+
+    teachers, _ = baselines.pruning_teachers(profile)
+    task = next(iter(teachers))
+    t, recipe = teachers[task], profile.student
+    seed = recipe.paired_seeds[0]
+    found = {label: student(t, cfg, recipe) for label, cfg in lineup.nash_lineup(recipe, seed=seed).items()}
+    found["CoFi-T5"] = student(t, lineup.cofi_matched(found["NASH-3"].report.model_actual, recipe, seed=seed), recipe)
+    return Learned(task, t, seed, found)
