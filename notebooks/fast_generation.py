@@ -37,6 +37,8 @@ PROFILE: str = "cpu"  # smoke | cpu | laptop | paper (nashlib.settings)
 OUT_DIR: str = "../figures"  # where the PNG, CSV and run-info JSON go
 SEED: int = 0  # seeds python, numpy and torch
 OVERRIDES: dict = {}  # profile fields to replace, e.g. {"alloc_repeats": 0}
+ROOFLINE_CASES: list = [[8, 512, 64]]  # batch, source tokens, new tokens: roofline cases beside the profile's own
+ROOFLINE_ROUNDS: int = 1  # timed rounds per roofline case (a long call needs few; the profile's case adds warm-up)
 
 # %%
 import time
@@ -47,7 +49,7 @@ from nashlib import env, settings
 from nashlib import shapes
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
-from nashlib.speed import bench, configs, figures, tables, timing
+from nashlib.speed import bench, configs, figures, roofline, tables, timing
 from nashlib.speed import components
 
 P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
@@ -127,6 +129,48 @@ data["identical_tokens"] = [identical[(s, m)] for s, m in zip(data["shape"], dat
 assert (data.wall_median_s > 0).all()
 assert samples.allocator_active.eq(ALLOCATOR["active"]).all()  # timing recorded the kernel's allocator state
 data[["config", "wall_median_s", "spread", "cpu_per_wall", "vs_stock_same_shape", "vs_stock_t5_base"]].round(3)
+
+# %% [markdown]
+# ## Where a call's time goes, against this machine's roofline
+#
+# Before making decoding faster, measure how far it is from what this CPU can do. A generate() call has
+# three phases (`nashlib.speed.roofline`): the **encoder** (once, large products: bound by arithmetic), the
+# **first step** (which also projects the encoder output into every layer's cross-attention keys and values)
+# and each **later step** (small products that stream every decoder weight and the cached keys and values:
+# bound by memory). `roofline.measure_machine` measures fp32 GEMM throughput (many rows, and a decoding
+# step's rows) and memory-copy bandwidth *in this process, now*; `roofline.phases` counts each phase's FLOPs
+# and bytes from the model's real layer widths; a phase can take no less than the larger of the two times.
+# The roofline assumes the best possible layout: the cross-attention keys and values computed and stored
+# once per example and read by all its beams (stock transformers computes and stores them per beam).
+# `roofline.measure_phases` measures the same phases from three calls timed in interleaved rounds (the
+# encoder alone, 1 token, all tokens). Cases: the profile's own, and `ROOFLINE_CASES` (T5-base and NASH-3,
+# stock and fast; one round each, without warm-up, for the long cases). Then one stock T5-base call under
+# `torch.profiler`: the operators that take the time, and the time outside any operator.
+
+# %%
+CASES = [[P.batch, P.src_len, P.new_tokens]] + ROOFLINE_CASES
+ROOF = {TEACHER: SHAPES[TEACHER], "NASH-3": SHAPES["NASH-3"]}
+roof = []
+for b, src, n in CASES:
+    machine = roofline.measure_machine(SHAPE.d_model, SHAPE.d_ff, rows=b * P.beams)
+    case_inputs = timing.random_inputs(SHAPE.vocab_size, b, src, seed=SEED, device=P.device)
+    own = [b, src, n] == CASES[0]
+    for path in ("stock", "fast"):
+        got = roofline.measure_phases(ROOF, case_inputs, beams=P.beams, new_tokens=n, fast=path == "fast",
+                                      warmup=P.warmup if own else 0, repeats=P.repeats if own else ROOFLINE_ROUNDS)
+        roof.append(roofline.beside(got, ROOF, machine, batch=b, src_len=src, beams=P.beams, new_tokens=n,
+                                    shared_cross=True).assign(case=f"{b} / {src} / {n}", path=path,
+                                                              gemm_gflops=machine.gemm_gflops,
+                                                              gemm_rows_gflops=machine.gemm_rows_gflops,
+                                                              copy_gbs=machine.copy_gbs))
+roof = pd.concat(roof, ignore_index=True)
+roof.pivot_table(index=["case", "model", "path"], columns="phase", values="times_roofline", sort=False).round(2)
+
+# %%
+OPS = roofline.op_shares(timing.generation_call(SHAPES[TEACHER], inputs, new_tokens=P.new_tokens, beams=P.beams))
+print(f"one stock {TEACHER} call, beam {P.beams}: {OPS.attrs['wall_s']:.2f} s under the profiler, "
+      f"{OPS.attrs['allocations']} tensor allocations")
+OPS.round(4)
 
 # %% [markdown]
 # ## The allocator settings, on their own
@@ -250,5 +294,6 @@ paths = plotting.save_figure(
     fig, "fast_generation", out, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
     kernel_allocator=ALLOCATOR, identical_tokens={f"{s} / {m}": v for (s, m), v in identical.items()},
-    table1_speed=table.to_dict("records"), allocator_comparison=ALLOC, findings=[f.asdict() for f in FINDINGS])
+    table1_speed=table.to_dict("records"), allocator_comparison=ALLOC, roofline=roof.to_dict("records"),
+    operators=OPS.to_dict("records"), findings=[f.asdict() for f in FINDINGS])
 paths
