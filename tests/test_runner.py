@@ -80,7 +80,8 @@ def test_report_gathers_findings_from_run_info(tmp_path):
         figure="figA", profile="cpu", cpu="Some CPU", torch_threads=2, git_commit="abc",
         findings=[dict(finding="Figure 3", claim="c|laim", paper="p", ours="o", verdict="partly holds", checks=[
             dict(claim="faster", outcome="holds", estimate=2.4312, interval=[2.1, 2.7], n=5, rows=872),
-            dict(claim="layers", outcome="does not hold", estimate=9, interval=None, n=1)])])))
+            dict(claim="both", outcome="does not hold", estimate=None, parts=[
+                dict(claim="layers", outcome="does not hold", estimate=9, interval=None, n=1)])])])))
     (tmp_path / "figB.json").write_text(json.dumps(dict(figure="figB", profile="cpu", gpu="H100", findings=[])))
     path = report.write_report(tmp_path)
     text = path.read_text()

@@ -153,10 +153,16 @@ def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
     return rows
 
 
+def _leaves(checks: list[dict]) -> list[dict]:
+    """The checks that carry numbers: a combined check (``parts``) is replaced by its parts, recursively."""
+    return [leaf for c in checks for leaf in (_leaves(c["parts"]) if c.get("parts") else [c])]
+
+
 def evidence(checks: list[dict]) -> str:
-    """One line per check of a finding (``Verdict.asdict``): estimate, 95 % interval and n, or "point value"."""
+    """One entry per check of a finding (``Verdict.asdict``; combined checks by their parts): estimate, 95 %
+    interval and n, or "point value"."""
     parts = []
-    for c in checks:
+    for c in _leaves(checks):
         est = c.get("estimate")
         text = "no estimate" if est is None else f"{est:.3g}"
         if c.get("interval"):
