@@ -287,9 +287,6 @@ FINDINGS = [
               "allocator settings and cache change each help on their own (>= 1.1x)", "not in the paper",
               "; ".join(f"{k} {v:.2f}x" for k, v in ALLOC.items()) or "not measured (GPU profile)", VERDICT_ALLOC),
 ]
-prof_out = prof.assign(table="profile", config=lambda d: f"{TEACHER} / {BEAM} / " + d.path)
-out = pd.concat([data.assign(table="latency"), prof_out, alloc.assign(table="allocator") if ALLOC else None],
-                ignore_index=True)
 paths = plotting.save_figure(
     fig, "fast_generation", out, out_dir=OUT_DIR, profile=P.name,
     parameters=P.asdict(), seed=SEED, wall_time_s=round(time.perf_counter() - T0, 1),
