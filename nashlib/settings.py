@@ -32,6 +32,8 @@ Profiles:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import typing
 from dataclasses import dataclass, fields
 
@@ -40,7 +42,7 @@ import torch
 from nashlib.data import tasks
 from nashlib.env import seed_everything, set_threads
 
-__all__ = ["TeacherConfig", "StudentRecipe", "Profile", "PROFILES", "get", "names", "setting_names",
+__all__ = ["TeacherConfig", "StudentRecipe", "Profile", "PROFILES", "get", "names", "setting_names", "digest",
            "parse_assignment", "load_settings_file", "check_parameter", "start"]
 
 
@@ -519,6 +521,13 @@ def get(name: str, overrides: dict | None = None, **flat) -> Profile:
         teachers.append(dataclasses.replace(t, **mine) if mine else t)
     values["teachers"] = tuple(teachers)
     return Profile(**_tuples(Profile, {**base, **values}))
+
+
+def digest(p: Profile) -> str:
+    """16 hex digits of the hash of every value of ``p`` (nested recipes included): what a figure records, so
+    that an edit of ``settings.py`` that leaves this profile's values alone does not make its figures stale."""
+    text = json.dumps(dataclasses.asdict(p), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

@@ -241,3 +241,28 @@ def test_stale_rule_reads_only_the_files_a_figure_depends_on(monkeypatch):
     why = report._code_changed("fig3_layer_time_vs_seqlen", "abc1234+dirty")
     assert why == "code changed since: figure from abc1234; changed since then: nashlib/speed/timing.py, " \
                   "nashlib/settings.py"
+
+
+def test_a_figure_with_a_settings_digest_is_stale_only_when_its_profiles_values_change(monkeypatch):
+    import subprocess
+
+    from nashlib import settings
+    from nashlib.results import report
+
+    calls = []
+
+    def fake_git(*args):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(report, "_git", fake_git)
+    info = {"profile": "smoke", "settings_digest": settings.digest(settings.get("smoke"))}
+    assert report._code_changed("fig3_layer_time_vs_seqlen", "abc1234", info) == ""
+    assert "nashlib/settings.py" not in calls[-1]  # compared by value, not as the file of every profile
+    assert settings.digest(settings.get("smoke", {"repeats": 3})) != info["settings_digest"]
+    assert settings.digest(settings.get("smoke", {"student.steps": 7})) != info["settings_digest"]  # nested too
+    changed = {**info, "settings_digest": settings.digest(settings.get("smoke", {"repeats": 3}))}
+    assert report._code_changed("fig3_layer_time_vs_seqlen", "abc1234", changed) == \
+        "the smoke profile's settings changed since the figure was made"
+    report._code_changed("fig3_layer_time_vs_seqlen", "abc1234", {"profile": "smoke"})  # an older figure
+    assert "nashlib/settings.py" in calls[-1]

@@ -112,6 +112,6 @@ def save_figure(fig, name: str, data: pd.DataFrame, *, out_dir: str | os.PathLik
         "png": atomic_write_bytes(out / f"{name}.png", png.getvalue()),
         "csv": atomic_write_text(out / f"{name}.csv", data.to_csv(index=False)),
     }
-    meta = run_info(figure=name, profile=p.name, **info)
+    meta = run_info(figure=name, profile=p.name, settings_digest=settings.digest(p), **info)
     paths["json"] = atomic_write_text(out / f"{name}.json", json.dumps(meta, indent=2, default=str) + "\n")
     return paths

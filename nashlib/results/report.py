@@ -11,8 +11,10 @@ A row is marked **stale**, with the reason, when what it shows may no longer be 
   the figure records and ``HEAD`` (or the figure was made from uncommitted code, ``+dirty``). What a figure
   depends on is its notebook and every ``nashlib`` module the notebook imports, directly or through other
   modules (:func:`dependencies`: read from the sources' import statements, lazy imports inside functions
-  included), so a change to the speed code does not mark a pruning figure stale. Without git the status
-  says so.
+  included), so a change to the speed code does not mark a pruning figure stale. ``nashlib/settings.py``
+  holds every profile, so a figure that recorded its profile's ``settings_digest`` (``settings.digest``) is
+  compared by those values instead: adding a profile or changing another profile's recipe leaves it
+  current. Without git the status says so.
 """
 
 from __future__ import annotations
@@ -105,10 +107,30 @@ def dependencies(figure: str) -> list[str]:
     return sorted(str(p.relative_to(REPO_ROOT)) for p in files)
 
 
-def _code_changed(figure: str, commit: str) -> str:
+def _settings_changed(info: dict) -> str | None:
+    """For a figure that recorded its profile's ``settings_digest``: why those values changed since ("" when
+    they did not); ``None`` for an older figure without one (its ``settings.py`` is compared as a file)."""
+    recorded, profile = info.get("settings_digest"), info.get("profile")
+    if not recorded or not profile:
+        return None
+    from nashlib import settings
+
+    try:
+        now = settings.digest(settings.get(profile))
+    except ValueError:
+        return f"profile {profile!r} no longer exists"
+    return "" if now == recorded else f"the {profile} profile's settings changed since the figure was made"
+
+
+def _code_changed(figure: str, commit: str, info: dict | None = None) -> str:
     """Why the figure is older than the code that makes it, or "" when it is not (see the module docstring)."""
     base, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
     paths = dependencies(figure) or ["nashlib"]
+    by_value = _settings_changed(info or {})
+    if by_value:
+        return by_value
+    if by_value is not None:  # the profile's values are compared, not the file that holds every profile
+        paths = [p for p in paths if p != "nashlib/settings.py"]
     changed = _git("diff", "--name-only", base, "HEAD", "--", *paths)
     if changed is None:
         return ""
@@ -121,11 +143,11 @@ def _code_changed(figure: str, commit: str) -> str:
     return f"made from uncommitted changes to {base[:7]}" if dirty else ""
 
 
-def _stale(figure: str, commit: str, time_utc: str, runs: dict) -> str:
+def _stale(figure: str, commit: str, time_utc: str, runs: dict, info: dict) -> str:
     last = runs.get(figure)
     if last and not last["ok"] and last["time_utc"] >= time_utc:
         return f"last run failed ({last['time_utc']}): {last['error']}"
-    return _code_changed(figure, commit)
+    return _code_changed(figure, commit, info)
 
 
 def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
@@ -144,7 +166,7 @@ def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
             continue
         hardware = info.get("gpu") or f"{info.get('cpu', '?')}, {info.get('torch_threads', '?')} threads"
         figure, commit, when = info.get("figure", path.stem), info.get("git_commit", "?"), info.get("time_utc", "?")
-        stale = _stale(figure, commit, when, runs) if info.get("findings") else ""
+        stale = _stale(figure, commit, when, runs, info) if info.get("findings") else ""
         for f in info.get("findings", []):
             rows.append(ReportRow(finding=f.get("finding", "?"), claim=f.get("claim", ""), paper=f.get("paper", ""),
                                   ours=f.get("ours", ""), verdict=f.get("verdict", "?"), figure=figure,
