@@ -2,6 +2,7 @@
 #   make figures                      # cpu profile (default), writes figures/
 #   make figures PROFILE=smoke        # seconds; writes build/figures/smoke/
 #   make figures ONLY=fig3_layer_time_vs_seqlen
+#   make figures FULL=1               # also the notebooks left out of the 2-hour cpu budget (runner.FULL_ONLY)
 #   make figures PROFILE=smoke SET="repeats=3 student.steps=100"   # overrides (nashlib.settings)
 #   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
 #   make test                         # unit tests + every notebook under nbval (smoke profile)
@@ -15,6 +16,7 @@ VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PROFILE    ?= cpu
 ONLY       ?=
+FULL       ?=
 SET        ?=
 PY         := $(VENV)/bin/python
 NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
@@ -49,7 +51,8 @@ lock:
 
 # the runner starts notebook kernels with the glibc allocator settings (nashlib/env.py) on Linux
 figures: $(VENV)/.installed
-	$(PY) -m nashlib.runner run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(foreach s,$(SET),--set $(s))
+	$(PY) -m nashlib.runner run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FULL),--full) \
+	    $(foreach s,$(SET),--set $(s))
 
 # one figure by name, e.g. `make figures/fig2_decoder_depth_speed.png` (cebra-figures style)
 figures/%.png: notebooks/%.py $(VENV)/.installed

@@ -23,6 +23,17 @@ def test_unknown_notebook_lists_the_allowed_ones():
         "fig3_layer_time_vs_seqlen", "fig2_decoder_depth_speed"]
 
 
+def test_full_only_notebooks_run_with_full_or_by_name(monkeypatch):
+    assert set(notebooks.FULL_ONLY) <= set(notebooks.settings.names())
+    assert all(set(names) <= set(notebooks.available()) for names in notebooks.FULL_ONLY.values())
+    monkeypatch.setattr(notebooks, "FULL_ONLY", {"smoke": ("fig3_layer_time_vs_seqlen",)})
+    everything = notebooks.available()
+    assert notebooks.select("", "smoke", full=False) == [n for n in everything if n != "fig3_layer_time_vs_seqlen"]
+    assert notebooks.select("", "smoke", full=True) == everything
+    assert notebooks.select("", "cpu", full=False) == everything  # another profile's list does not apply
+    assert notebooks.select("fig3_layer_time_vs_seqlen", "smoke", full=False) == ["fig3_layer_time_vs_seqlen"]
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_parameters_cell_holds_only_typed_literals(name):
     src = (notebooks.NOTEBOOK_DIR / f"{name}.py").read_text()
