@@ -3,6 +3,7 @@
     python -m nashlib.runner list
     python -m nashlib.runner run --profile cpu [--only fig3_layer_time_vs_seqlen,...] [--out DIR]
                                  [--set repeats=3 --set student.steps=100] [--settings my.yaml]
+    python -m nashlib.runner plan --profile paper [--only table1_nash_vs_baselines] [--measure]  # the bill
     python -m nashlib.runner prepare --profile smoke --dest build/nbval   # for nbval
     python -m nashlib.runner allocator-env   # KEY=VALUE settings to add (the Makefile's nbval kernels)
 
@@ -205,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--settings", default=None, metavar="FILE", help="overrides from a YAML or JSON mapping")
     r.add_argument("--full", action="store_true", help="also the notebooks the profile leaves out of a plain run "
                                                       "(FULL_ONLY)")
+    pl = sub.add_parser("plan", help="every model a profile's notebooks train, and the hours (nashlib.plan)")
+    pl.add_argument("--profile", default="cpu")
+    pl.add_argument("--only", default="", help="comma-separated notebook names (default: all)")
+    pl.add_argument("--measure", action="store_true", help="time a training and a pruning step of each shape "
+                                                           "here, and estimate the hours")
     p = sub.add_parser("prepare", help="inject parameters without executing (for nbval)")
     p.add_argument("--profile", default="smoke")
     p.add_argument("--dest", required=True)
@@ -217,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "allocator-env":  # only what is added: values the user set are left alone
             print(" ".join(f"{k}={v}" for k, v in allocator_env().items() if k not in os.environ))
+            return 0
+        if args.command == "plan":
+            from nashlib import plan
+
+            only = select(args.only) if args.only else ()
+            settings.get(args.profile)  # a bad profile fails before anything is measured
+            print(plan.render(args.profile, only, plan.measure(args.profile, only) if args.measure else None))
             return 0
         if args.command == "prepare":
             for path in prepare(args.profile, args.dest, args.only or None):

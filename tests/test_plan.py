@@ -1,0 +1,55 @@
+"""nashlib.plan: the jobs a profile trains, checked against what a notebook really trains, and the estimate."""
+
+import dataclasses
+
+from nashlib import plan, runner, settings
+
+
+def test_a_model_two_notebooks_share_is_planned_once_under_the_first():
+    js = plan.jobs("cpu")
+    assert len({j.key for j in js}) == len(js)
+    nash3 = [j for j in js if j.name == "NASH-3, seed 0"]
+    assert [j.notebook for j in nash3] == ["fig6_pruned_structure"]  # Table 1, Figure 8 and variants load it
+    R = settings.get("cpu").student
+    fig8 = [j for j in plan.jobs("cpu", ["fig8_cofi_instability"]) if j.kind == "student"]
+    assert len(fig8) == 2 * len(R.seeds)  # alone, Figure 8 trains both methods at every seed
+    assert all(j.steps == R.steps + R.finetune_steps for j in fig8)
+    assert {j.task for j in js if j.kind == "student"} == set(settings.get("cpu").pruning_tasks)
+
+
+def test_plan_counts_the_students_a_notebook_really_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASH_RUN_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("NASH_TEACHER_DIR", str(tmp_path / "teachers"))
+    name = "table4_encoder_pruning"
+    [outcome] = runner.run("smoke", only=name, out_dir=tmp_path / "figures", progress=False)
+    assert outcome.ok, outcome.error
+    trained = [p for p in (tmp_path / "runs").glob("*/*") if (p / "info.json").exists()]
+    planned = [j for j in plan.jobs("smoke", [name]) if j.kind == "student"]
+    assert len(trained) == len(planned) > 0
+    teachers = [p for p in (tmp_path / "teachers").glob("*") if (p / "info.json").exists()]
+    assert len(teachers) == len([j for j in plan.jobs("smoke", [name]) if j.kind == "teacher"])
+
+
+def test_hours_are_steps_times_the_measured_step():
+    p = settings.get("smoke")
+    times = {dataclasses.replace(j.teacher, seed=0): plan.StepTimes("cpu", 36.0, 72.0) for j in plan.jobs(p)}
+    text = plan.render(p, times=times)
+    steps = {k: sum(j.steps for j in plan.jobs(p) if j.kind == k) for k in ("teacher", "small dense", "student")}
+    hours = (steps["teacher"] + steps["small dense"]) * 36 / 3600 + steps["student"] * 72 / 3600
+    assert f"about {hours:.1f} hours" in text
+    assert "every teacher assumed usable" in text
+
+
+def test_measured_steps_run_the_profiles_shapes_on_its_device():
+    p = settings.get("smoke", {"student.batch": 4})
+    st = plan.measure_steps(p, p.teachers[0], repeats=1)
+    assert st.device == "cpu" and st.train_s > 0 and st.prune_s > 0  # no timing claim: tests are not benchmarks
+
+
+def test_plan_command_rejects_a_bad_profile_or_notebook(capsys):
+    assert runner.main(["plan", "--profile", "nope"]) == 2
+    assert "unknown profile 'nope'" in capsys.readouterr().err
+    assert runner.main(["plan", "--profile", "smoke", "--only", "fig99"]) == 2
+    assert "unknown notebook(s) ['fig99']" in capsys.readouterr().err
+    assert runner.main(["plan", "--profile", "smoke", "--only", "table3_layer_selection"]) == 0
+    assert "table3_layer_selection" in capsys.readouterr().out
