@@ -457,7 +457,27 @@ _PAPER = dict(
     budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
 )
 
-PROFILES: dict[str, dict] = {p["name"]: p for p in (_SMOKE, _CPU, _LAPTOP, _PAPER)}
+# The paper profile at tiny sizes on the CPU, for CI: its teachers are the paper's (same tasks, same hub names,
+# "t5-base"), trained a few steps on a few rows; with the hub-layout stand-ins of nashlib.standins in a local
+# Hugging Face cache and HF_HUB_OFFLINE=1 (tests/test_rehearsal.py), every notebook runs the paper's code path.
+# What differs from `paper`: sizes (steps, rows, lengths, seeds, the timing shapes), the device (cpu) and the
+# usable-teacher rule (waived: a few steps on random stand-in weights learn nothing).
+_REHEARSAL_TEACHER = dict(train_examples=64, eval_examples=8, max_source_len=64, max_target_len=16, batch=4, steps=6,
+                          warmup_steps=2)
+_REHEARSAL = dict(
+    _PAPER,
+    name="rehearsal",
+    description="the paper profile at tiny sizes on the CPU, on hub-layout stand-ins with the hub offline (CI)",
+    **{k: _SMOKE[k] for k in ("device", "threads", "teacher_shape", "small_shape", "warmup", "repeats", "batch",
+                              "src_len", "new_tokens", "decoder_depths", "seq_lens", "layer_heads", "layer_d_ff",
+                              "layer_batch", "memory_len", "min_sample_s", "profile_repeats", "alloc_repeats",
+                              "waive_teacher_rule", "budget_minutes")},
+    teachers=tuple(dataclasses.replace(t, **_REHEARSAL_TEACHER) for t in _TEACHERS["paper"]),
+    student=dataclasses.replace(_STUDENTS["paper"], steps=6, warmup_steps=5, finetune_steps=2, batch=4,
+                                timing_batch=2, seeds=(0, 1, 2), paired_seeds=(0, 1), threads=1),
+)
+
+PROFILES: dict[str, dict] = {p["name"]: p for p in (_SMOKE, _CPU, _LAPTOP, _PAPER, _REHEARSAL)}
 
 
 def names() -> list[str]:
