@@ -123,7 +123,8 @@ def small_model(t, seed):
     small = get_teacher(cfg)
     assert len(small.info.predictions) == len(t.info.predictions), "small dense model scored on other rows"
     assert count_parameters(small.model) < count_parameters(t.model)
-    assert small.model.config.num_decoder_layers == cfg.decoder_layers
+    if cfg.init == "scratch":  # a hub checkpoint (laptop, paper) has its own depth; cfg's depth is for scratch
+        assert small.model.config.num_decoder_layers == cfg.decoder_layers
     return small
 
 

@@ -1,0 +1,42 @@
+"""The paper profile's code path, end to end in CI: every notebook in the ``rehearsal`` profile (the paper profile at
+tiny sizes, nashlib.settings) on hub-layout stand-ins (nashlib.standins) with the hub offline.
+
+The teachers are the paper's: ``init="t5-base"`` on SAMSum, TweetQA and XSum, and the small dense baseline is
+``t5-small`` (``lineup.small_config``); ``from_pretrained`` resolves both names from the stand-in cache exactly as it
+would from the hub's, because the kernels start with ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE=1`` set. Nothing in the
+code path knows they are stand-ins. The teachers learn nothing in six steps on random weights (the rule is waived):
+this proves the path, not the quality.
+"""
+
+import json
+
+import pytest
+
+from nashlib import runner, settings, standins
+
+
+def test_rehearsal_differs_from_paper_only_in_sizes_device_and_the_waived_rule():
+    paper, rehearsal = settings.get("paper"), settings.get("rehearsal")
+    assert [(t.task, t.init, t.lr, t.beams) for t in rehearsal.teachers] == \
+        [(t.task, t.init, t.lr, t.beams) for t in paper.teachers]
+    same = ("mask_lr", "reg_lr", "lr", "finetune_lr", "high_sparsity", "select")
+    assert all(getattr(rehearsal.student, k) == getattr(paper.student, k) for k in same)
+    assert (rehearsal.beams, rehearsal.pruning_tasks, rehearsal.workers) == (paper.beams, paper.pruning_tasks,
+                                                                             paper.workers)
+    assert rehearsal.device == "cpu" and rehearsal.waive_teacher_rule and not rehearsal.writes_figures
+
+
+def test_every_notebook_runs_the_paper_path_on_hub_layout_stand_ins(tmp_path, monkeypatch):
+    cache = standins.build_cache(tmp_path / "hf", ["t5-base", "t5-small"])
+    for key, value in {"HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1", "NASH_RUN_DIR": tmp_path / "runs",
+                       "NASH_TEACHER_DIR": tmp_path / "teachers"}.items():
+        monkeypatch.setenv(key, str(value))  # read by the kernels, which start after this
+    outcomes = runner.run("rehearsal", out_dir=tmp_path / "figures", progress=False)
+    failed = {o.name: o.error for o in outcomes if not o.ok}
+    assert not failed, failed
+    assert {o.name for o in outcomes} == set(runner.available())
+    inits = {json.loads((p / "info.json").read_text())["config"]["init"]
+             for p in (tmp_path / "teachers").iterdir() if (p / "info.json").exists()}
+    assert inits == {"t5-base", "t5-small"}  # the teachers and the small dense baselines, by hub name
+    report = (tmp_path / "figures" / "REPORT.md").read_text()
+    assert "rehearsal" in report
