@@ -35,13 +35,14 @@ __all__ = ["Job", "StepTimes", "jobs", "measure_steps", "measure", "render", "TA
 # The notebooks' own arms (their parameters cells and first cells); a test checks the counts against real runs.
 TABLE3_STRATEGIES = ("uniform", "uniform-paper", "low", "high", "l0")  # table3_layer_selection, 2 decoder layers
 TABLE4_ENCODERS = {"none": 0.0, "L0 0.3": 0.3, "L0 0.6": 0.6}  # table4_encoder_pruning, 4 decoder layers
+TABLE10_DEPTHS = (2, 4, 6, 8)  # table10_shallow_decoders: depths below the teacher's
 TABLE4_KEPT = (0.75, 0.5)  # table4's uniform 0.25 / 0.5: encoder layers kept, as shares of the teacher's
 
 
 @dataclass(frozen=True)
 class Job:
     notebook: str  # the first notebook (in run order) that trains it
-    kind: str  # "teacher", "small dense" or "student"
+    kind: str  # "teacher", "small dense", "shallow dense" or "student"
     task: str
     name: str  # e.g. "NASH-3, seed 2"
     steps: int  # optimizer steps: training (teachers), pruning + fine-tuning (students)
@@ -121,6 +122,29 @@ def _table4(p: Profile, t: TeacherConfig) -> list[Job]:
     return out
 
 
+def _decoder_depth(t: TeacherConfig) -> int:
+    """The teacher's decoder depth: its own for scratch, the published shape's for a known hub name (else 12)."""
+    from nashlib import shapes
+
+    if t.init == "scratch":
+        return t.decoder_layers
+    known = shapes.SHAPES.get(t.init.removeprefix("google-t5/"))
+    return known.num_decoder_layers if known is not None else 12
+
+
+def _table10(p: Profile, t: TeacherConfig) -> list[Job]:
+    from nashlib.experiments import lineup, shallow
+
+    nb, out = "table10_shallow_decoders", []
+    for d in (d for d in TABLE10_DEPTHS if d < _decoder_depth(t)):
+        dense = shallow.shallow_config(t, d)
+        if dense is not None:
+            out.append(Job(nb, "shallow dense", t.task, f"dense {d}-layer ({dense.init})", dense.steps, dense, dense))
+        out += [_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, p.student, seed=s), p)
+                for s in p.student.paired_seeds]
+    return out
+
+
 def _variants(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import generation, variants
 
@@ -130,13 +154,14 @@ def _variants(p: Profile, t: TeacherConfig) -> list[Job]:
             for s in p.student.paired_seeds for v in variants.VARIANTS]
 
 
-# what each notebook trains beyond the teachers, per pruning task, in the runner's (alphabetical) order
+# what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
     "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.student.paired_seeds[:1]),
     "fig8_cofi_instability": _fig8,
     "table1_nash_vs_baselines": _table1,
     "table3_layer_selection": _table3,
     "table4_encoder_pruning": _table4,
+    "table10_shallow_decoders": _table10,
     "teachers": lambda p, t: [_small("teachers", t, t.seed)],
     "variants_paper_vs_released": _variants,
 }
@@ -148,7 +173,7 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     p = settings.get(p) if isinstance(p, str) else p
     pruned = [t for t in p.teachers if not p.pruning_tasks or t.task in p.pruning_tasks]
     everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers]
-    for name, needs in _NEEDS.items():
+    for name, needs in sorted(_NEEDS.items()):  # the runner's order
         if not only or name in only:
             everything += [job for t in pruned for job in needs(p, t)]
     seen, out = set(), []

@@ -45,6 +45,7 @@ class StandIn:
     d_kv: int = 4  # tiny (the real: 64)
     d_ff: int = 64  # tiny
     seed: int = 0
+    decoder_layers: int | None = None  # Tay et al.'s DL variants (t5-efficient-base-dl*): a decoder of its own depth
 
     @property
     def d_model(self) -> int:
@@ -57,6 +58,8 @@ STANDINS = {s.name: s for s in (
     StandIn("t5-base", v11=False, num_layers=12, num_heads=12, seed=1),
     StandIn("google-t5/t5-base", v11=False, num_layers=12, num_heads=12, seed=1),
     StandIn("google/t5-v1_1-small", v11=True, num_layers=8, num_heads=6, d_ff=48, seed=2),
+    *(StandIn(f"google/t5-efficient-base-dl{d}", v11=False, num_layers=12, num_heads=12, seed=10 + d,
+              decoder_layers=d) for d in (2, 4, 6, 8)),  # Table 10's shallow-decoder checkpoints
 )}
 
 _V10_TASKS = {  # t5-small's and t5-base's task_specific_params, as on the hub
@@ -97,6 +100,9 @@ def _config(s: StandIn) -> dict:
            "is_encoder_decoder": True, "layer_norm_epsilon": 1e-06, "model_type": "t5", "num_heads": s.num_heads,
            "num_layers": s.num_layers, "pad_token_id": 0, "relative_attention_num_buckets": 32,
            "vocab_size": PIECES + EXTRA_IDS + 52}
+    if s.decoder_layers is not None:  # the t5-efficient configs: 4.17-era keys, no task prefixes
+        return cfg | {"feed_forward_proj": "relu", "n_positions": 512, "num_decoder_layers": s.decoder_layers,
+                      "torch_dtype": "float32", "transformers_version": "4.17.0.dev0", "use_cache": True}
     if s.v11:
         return cfg | {"feed_forward_proj": "gated-gelu", "num_decoder_layers": s.num_layers,
                       "tie_word_embeddings": False, "output_past": True, "transformers_version": "4.10.0.dev0"}

@@ -27,7 +27,7 @@ def test_rehearsal_differs_from_paper_only_in_sizes_device_and_the_waived_rule()
 
 
 def test_every_notebook_runs_the_paper_path_on_hub_layout_stand_ins(tmp_path, monkeypatch):
-    cache = standins.build_cache(tmp_path / "hf", ["t5-base", "t5-small"])
+    cache = standins.build_cache(tmp_path / "hf")  # t5-base, t5-small, Table 10's t5-efficient-base-dl{2,4,6,8}, ...
     for key, value in {"HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1", "NASH_RUN_DIR": tmp_path / "runs",
                        "NASH_TEACHER_DIR": tmp_path / "teachers"}.items():
         monkeypatch.setenv(key, str(value))  # read by the kernels, which start after this
@@ -37,6 +37,7 @@ def test_every_notebook_runs_the_paper_path_on_hub_layout_stand_ins(tmp_path, mo
     assert {o.name for o in outcomes} == set(runner.available())
     inits = {json.loads((p / "info.json").read_text())["config"]["init"]
              for p in (tmp_path / "teachers").iterdir() if (p / "info.json").exists()}
-    assert inits == {"t5-base", "t5-small"}  # the teachers and the small dense baselines, by hub name
+    shallow = {f"google/t5-efficient-base-dl{d}" for d in (2, 4, 6, 8)}  # Table 10's baselines
+    assert inits == {"t5-base", "t5-small"} | shallow  # teachers, small dense and shallow baselines, by hub name
     report = (tmp_path / "figures" / "REPORT.md").read_text()
     assert "rehearsal" in report
