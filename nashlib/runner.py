@@ -46,8 +46,11 @@ def available() -> list[str]:
 
 # Notebooks that a plain `make figures` in a profile leaves out, to keep it within the profile's budget; `make
 # figures FULL=1` (``run --full``) runs them too, and naming one in ONLY always runs it. Chosen from the
-# measured per-notebook times (README).
-FULL_ONLY: dict[str, tuple[str, ...]] = {"cpu": ()}
+# measured per-notebook times (README): in cpu the roofline and decoding study (about 20 minutes), the released-code
+# variants (about 16) and Table 10 (four dense models and ten students) are the parts no other notebook needs.
+FULL_ONLY: dict[str, tuple[str, ...]] = {
+    "cpu": ("fast_generation", "table10_shallow_decoders", "variants_paper_vs_released"),
+}
 
 
 def select(only: str | list[str] | None, profile: str | None = None, full: bool = True) -> list[str]:

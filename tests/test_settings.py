@@ -11,7 +11,7 @@ def test_every_profile_is_valid_and_named():
         p = profiles.get(name)
         assert p.name == name
         assert p.repeats >= 1 and p.batch >= 1
-    assert profiles.names() == ["smoke", "cpu", "laptop", "paper"]
+    assert profiles.names() == ["smoke", "cpu", "laptop", "paper", "rehearsal"]
 
 
 def test_defaults_match_the_paper_protocol():
@@ -90,7 +90,7 @@ def test_teacher_init_is_a_field_every_teacher_follows():
 
 def test_behaviours_are_fields_not_names():
     assert [n for n in profiles.names() if profiles.get(n).writes_figures] == ["cpu"]
-    assert [n for n in profiles.names() if profiles.get(n).waive_teacher_rule] == ["smoke"]
+    assert [n for n in profiles.names() if profiles.get(n).waive_teacher_rule] == ["smoke", "rehearsal"]
     assert profiles.get("paper").device == "cuda"
     assert profiles.get("smoke", waive_teacher_rule=False).waive_teacher_rule is False
 
