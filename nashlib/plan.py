@@ -154,6 +154,26 @@ def _variants(p: Profile, t: TeacherConfig) -> list[Job]:
             for s in p.student.paired_seeds for v in variants.VARIANTS]
 
 
+def _table11(p: Profile, t: TeacherConfig) -> list[Job]:
+    """Per NLU teacher ``t`` and seed: the small dense model, NASH-2 and CoFi-T5 matched to NASH-2's reached sparsity
+    (unknown until then: a placeholder target, distinct from the NASH-3-matched one, its cost alike)."""
+    from nashlib.experiments import lineup
+
+    R, nb = p.student, "table11_nlu"
+    return [job for s in R.paired_seeds for job in (
+        _small(nb, t, s), _student(nb, t, f"NASH-2, seed {s}", lineup.nash(2, R, seed=s), p),
+        _student(nb, t, f"CoFi-T5 (matched to NASH-2), seed {s}", lineup.cofi(0.55, R, seed=s), p))]
+
+
+def _first_structures(p: Profile, t: TeacherConfig, nb: str) -> list[Job]:
+    """What ``speed.mapped.table1_students`` trains: NASH-2/3/4 and the NASH-3-matched CoFi-T5 at the first seed."""
+    from nashlib.experiments import lineup
+
+    s = p.student.paired_seeds[0]
+    return [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.student, seed=s).items()] + [
+        _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.student, seed=s), p)]
+
+
 # what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
     "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.student.paired_seeds[:1]),
@@ -165,6 +185,7 @@ _NEEDS = {
     "teachers": lambda p, t: [_small("teachers", t, t.seed)],
     "variants_paper_vs_released": _variants,
 }
+_NEEDS_NLU = {"table11_nlu": _table11}  # per NLU teacher (its own tasks), then Table 1's structures it rebuilds
 
 
 def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
@@ -173,9 +194,14 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     p = settings.get(p) if isinstance(p, str) else p
     pruned = [t for t in p.teachers if not p.pruning_tasks or t.task in p.pruning_tasks]
     everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers]
-    for name, needs in sorted(_NEEDS.items()):  # the runner's order
+    from nashlib.data import tasks
+    from nashlib.experiments.nlu import NLU_KINDS
+
+    nlu = [t for t in p.teachers if tasks.get(t.task).kind in NLU_KINDS]
+    for name, needs in sorted({**_NEEDS, **_NEEDS_NLU}.items()):  # the runner's order
         if not only or name in only:
-            everything += [job for t in pruned for job in needs(p, t)]
+            everything += [job for t in (nlu if name in _NEEDS_NLU else pruned) for job in needs(p, t)]
+            everything += _first_structures(p, pruned[0], name) if name in _NEEDS_NLU and pruned else []
     seen, out = set(), []
     for j in everything:
         if j.key not in seen:

@@ -47,9 +47,11 @@ def available() -> list[str]:
 # Notebooks that a plain `make figures` in a profile leaves out, to keep it within the profile's budget; `make
 # figures FULL=1` (``run --full``) runs them too, and naming one in ONLY always runs it. Chosen from the
 # measured per-notebook times (README): in cpu the roofline and decoding study (about 20 minutes), the released-code
-# variants (about 16) and Table 10 (four dense models and ten students) are the parts no other notebook needs.
+# variants (about 16), Table 10 (four dense models and ten students), Table 11 (ten students and five small dense
+# models on SST-2) and Table 6 (BART-base shapes) are the parts no other notebook needs.
 FULL_ONLY: dict[str, tuple[str, ...]] = {
-    "cpu": ("fast_generation", "table10_shallow_decoders", "variants_paper_vs_released"),
+    "cpu": ("fast_generation", "table10_shallow_decoders", "table11_nlu", "table6_bart_base",
+            "variants_paper_vs_released"),
 }
 
 

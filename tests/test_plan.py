@@ -14,7 +14,9 @@ def test_a_model_two_notebooks_share_is_planned_once_under_the_first():
     fig8 = [j for j in plan.jobs("cpu", ["fig8_cofi_instability"]) if j.kind == "student"]
     assert len(fig8) == 2 * len(R.seeds)  # alone, Figure 8 trains both methods at every seed
     assert all(j.steps == R.steps + R.finetune_steps for j in fig8)
-    assert {j.task for j in js if j.kind == "student"} == set(settings.get("cpu").pruning_tasks)
+    assert {j.task for j in js if j.kind == "student" and j.notebook != "table11_nlu"} == set(
+        settings.get("cpu").pruning_tasks)
+    assert {j.task for j in js if j.notebook == "table11_nlu"} == {"sst2"}  # Table 11: the NLU teachers' tasks
 
 
 def test_plan_counts_the_students_a_notebook_really_trains(tmp_path, monkeypatch):
@@ -53,3 +55,18 @@ def test_plan_command_rejects_a_bad_profile_or_notebook(capsys):
     assert "unknown notebook(s) ['fig99']" in capsys.readouterr().err
     assert runner.main(["plan", "--profile", "smoke", "--only", "table3_layer_selection"]) == 0
     assert "table3_layer_selection" in capsys.readouterr().out
+
+
+def test_plan_counts_what_table11_trains(tmp_path, monkeypatch):
+    """Table 11 trains on the NLU teachers (not the pruning tasks), and Table 1's first-seed structures."""
+    monkeypatch.setenv("NASH_RUN_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("NASH_TEACHER_DIR", str(tmp_path / "teachers"))
+    name = "table11_nlu"
+    [outcome] = runner.run("smoke", only=name, out_dir=tmp_path / "figures", progress=False)
+    assert outcome.ok, outcome.error
+    trained = [p for p in (tmp_path / "runs").glob("*/*") if (p / "info.json").exists()]
+    planned = plan.jobs("smoke", [name])
+    assert len(trained) == len([j for j in planned if j.kind == "student"]) > 0
+    dense = [p for p in (tmp_path / "teachers").glob("*") if (p / "info.json").exists()]
+    assert len(dense) == len([j for j in planned if j.kind in ("teacher", "small dense")])
+    assert {j.task for j in planned if j.notebook == name and j.kind == "small dense"} == {"sst2"}
