@@ -55,12 +55,14 @@ from nashlib.experiments import comparison, nlu, paired, summary
 from nashlib.experiments.students import student
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
-from nashlib.speed import mapped, timing
+from nashlib.speed import mapped, sweep, timing
 
 P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
 if not 0 < TIE < 1:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 < TIE < 1")
+if not 1 <= NLU_TOKENS < P.new_tokens:
+    raise ValueError(f"NLU_TOKENS={NLU_TOKENS!r}; allowed: 1 to {P.new_tokens - 1} (below the generation length)")
 R, SEEDS = P.student, list(P.student.paired_seeds)
 TEACHERS, TEACHER_TABLE = nlu.nlu_teachers(P)
 print(f"{P.name} profile: NLU teachers used: {', '.join(TEACHERS) or 'none'}; seeds {SEEDS}")
@@ -112,7 +114,8 @@ if timed:
 #
 # Table 1's students of the profile's first pruning task (first paired seed; `mapped.table1_students`) rebuilt at
 # T5-base's shape; each model generates `NLU_TOKENS` and `P.new_tokens` forced tokens for one random batch, in
-# interleaved rounds, each speedup against T5-base at the same length, paired within a round.
+# interleaved rounds, each speedup against T5-base at the same length, paired within a round (`sweep.length_sweep`,
+# as in the Table 6 notebook; the encoder is timed alone too).
 
 # %%
 SOURCE = mapped.table1_students(P)
@@ -123,13 +126,9 @@ for label, d in (("CoFi-T5", None), ("NASH-2", 2)):
                                         decoder_layers=d, seed=SEED)
 LENGTHS = {"NLU": NLU_TOKENS, "NLG": P.new_tokens}
 inputs = timing.random_inputs(shapes.shape(P.teacher_shape).vocab_size, P.batch, P.src_len, seed=SEED)  # (B, T)
-calls = {f"{m} / {k}": timing.generation_call(x, inputs, new_tokens=n, beams=P.beams)
-         for m, x in SHAPES.items() for k, n in LENGTHS.items()}
-samples = timing.measure(calls, warmup=P.warmup, repeats=P.repeats, device=P.device, progress=True)
-wall = samples.pivot(index="repeat", columns="config", values="wall_s")  # (rounds, configs)
-ROUND_SPEEDUP = {(m, k): (wall[f"T5-Base / {k}"] / wall[f"{m} / {k}"]).to_numpy() for m in SHAPES for k in LENGTHS}
-shape_speed = pd.DataFrame([dict(model=m, kind=k, new_tokens=LENGTHS[k], speedup=float(pd.Series(v).median()))
-                            for (m, k), v in ROUND_SPEEDUP.items()])
+SWEPT = sweep.length_sweep(SHAPES, inputs, list(LENGTHS.values()), baseline="T5-Base", beams=P.beams,
+                           warmup=P.warmup, repeats=P.repeats, device=P.device)
+shape_speed = SWEPT.data.assign(kind=SWEPT.data.new_tokens.map({n: k for k, n in LENGTHS.items()}))
 shape_speed.pivot(index="model", columns="kind", values="speedup").round(2)
 
 # %% [markdown]
@@ -179,7 +178,8 @@ CHECKS = {name: nlu.checks({nlu.PAPER_ROW[m]: SCORES[name][m] for m in nlu.LABEL
 QUALITY = V.combine(list(CHECKS.values()), claim="NASH-2 outperforms CoFi-T5 on every NLU task") if CHECKS else \
     V.not_measured(claim="NASH-2 outperforms CoFi-T5 on every NLU task",
                    why=f"the {P.name} profile has no usable NLU teacher")
-LESS = V.beats(ROUND_SPEEDUP[("NASH-2", "NLG")], ROUND_SPEEDUP[("NASH-2", "NLU")], names=("NLG x", "NLU x"),
+LESS = V.beats(*(SWEPT.round_speedups("NASH-2", "T5-Base", LENGTHS[k]) for k in ("NLG", "NLU")),
+               names=("NLG x", "NLU x"),
                claim=f"NASH-2's speedup smaller at {NLU_TOKENS} new tokens than at {P.new_tokens} (T5-base shape)")
 VERDICT = V.combine([QUALITY, LESS],
                     claim="Table 11 / Figure 10: NASH-2 beats CoFi-T5 on NLU, gaining less than on NLG")

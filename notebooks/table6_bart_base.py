@@ -49,7 +49,7 @@ import pandas as pd
 from nashlib import settings
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
-from nashlib.speed import bart, figures, timing
+from nashlib.speed import bart, figures, sweep, timing
 
 P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
 T0 = time.perf_counter()
@@ -86,23 +86,14 @@ structures.round(3)
 # ## Timing
 #
 # One random source batch; every model generates each length of the sweep, and runs its encoder alone, in
-# the same interleaved rounds (`timing.measure`); a speedup is the median over rounds of BART-base's time over
-# the model's in the same round.
+# the same interleaved rounds; a speedup is the median over rounds of BART-base's time over the model's in the
+# same round (`sweep.length_sweep`, which the Table 1 speed notebook's timing is written out as).
 
 # %%
 inputs = timing.random_inputs(dense.config.vocab_size, P.batch, P.src_len, seed=SEED)  # (B, T_src)
-calls = {f"{m} / {n}": timing.generation_call(x, inputs, new_tokens=n, beams=P.beams)
-         for m, x in MODELS.items() for n in NEW_TOKENS}
-calls |= {f"{m} / encoder": timing.encoder_call(x, inputs) for m, x in MODELS.items()}
-samples = timing.measure(calls, warmup=P.warmup, repeats=ROUNDS_RUN, device=P.device, progress=True)
-wall = samples.pivot(index="repeat", columns="config", values="wall_s")  # (rounds, configs)
-rows = []
-for n in NEW_TOKENS:
-    speed = timing.speedups(samples[samples.config.str.endswith(f" / {n}")], f"BART-Base / {n}").set_index("config")
-    for m in ORDER:
-        rows.append(dict(model=m, new_tokens=n, **speed.loc[f"{m} / {n}", ["speedup", "speedup_q25", "speedup_q75"]],
-                         wall_median_s=wall[f"{m} / {n}"].median(), encoder_median_s=wall[f"{m} / encoder"].median()))
-data = pd.DataFrame(rows).merge(structures, on="model").assign(beams=P.beams, batch=P.batch, src_len=P.src_len)
+SWEPT = sweep.length_sweep(MODELS, inputs, NEW_TOKENS, baseline="BART-Base", beams=P.beams, warmup=P.warmup,
+                           repeats=ROUNDS_RUN, device=P.device)
+data = SWEPT.data.merge(structures, on="model").assign(beams=P.beams, batch=P.batch, src_len=P.src_len)
 data.pivot(index="model", columns="new_tokens", values="speedup").loc[ORDER].round(2)
 
 # %% [markdown]
@@ -148,7 +139,7 @@ plotting.plt.show()
 
 # %%
 n = max(NEW_TOKENS)
-per = {m: wall[f"{m} / {n}"].to_numpy() for m in ORDER}  # seconds per round
+per = {m: SWEPT.per_round(m, n) for m in ORDER}  # seconds per round
 SIMPLE50 = ORDER[3]
 VERDICT = V.combine([
     V.beats(per["NASH-3"], per["NASH-2"], claim="NASH-2 faster than NASH-3", names=("NASH-3 s", "NASH-2 s")),
