@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pytest
+
 from nashlib import plan, runner, settings
 
 
@@ -19,17 +21,19 @@ def test_a_model_two_notebooks_share_is_planned_once_under_the_first():
     assert {j.task for j in js if j.notebook == "table11_nlu"} == {"sst2"}  # Table 11: the NLU teachers' tasks
 
 
-def test_plan_counts_the_students_a_notebook_really_trains(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name, dense", [("table4_encoder_pruning", ("teacher",)),
+                                         ("table11_nlu", ("teacher", "small dense"))])
+def test_plan_counts_the_models_a_notebook_really_trains(name, dense, tmp_path, monkeypatch):
+    """Table 11 trains on the NLU teachers (not the pruning tasks), with Table 1's first-seed structures."""
     monkeypatch.setenv("NASH_RUN_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("NASH_TEACHER_DIR", str(tmp_path / "teachers"))
-    name = "table4_encoder_pruning"
     [outcome] = runner.run("smoke", only=name, out_dir=tmp_path / "figures", progress=False)
     assert outcome.ok, outcome.error
     trained = [p for p in (tmp_path / "runs").glob("*/*") if (p / "info.json").exists()]
-    planned = [j for j in plan.jobs("smoke", [name]) if j.kind == "student"]
-    assert len(trained) == len(planned) > 0
+    planned = plan.jobs("smoke", [name])
+    assert len(trained) == len([j for j in planned if j.kind == "student"]) > 0
     teachers = [p for p in (tmp_path / "teachers").glob("*") if (p / "info.json").exists()]
-    assert len(teachers) == len([j for j in plan.jobs("smoke", [name]) if j.kind == "teacher"])
+    assert len(teachers) == len([j for j in planned if j.kind in dense])
 
 
 def test_hours_are_steps_times_the_measured_step():
@@ -56,17 +60,3 @@ def test_plan_command_rejects_a_bad_profile_or_notebook(capsys):
     assert runner.main(["plan", "--profile", "smoke", "--only", "table3_layer_selection"]) == 0
     assert "table3_layer_selection" in capsys.readouterr().out
 
-
-def test_plan_counts_what_table11_trains(tmp_path, monkeypatch):
-    """Table 11 trains on the NLU teachers (not the pruning tasks), and Table 1's first-seed structures."""
-    monkeypatch.setenv("NASH_RUN_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("NASH_TEACHER_DIR", str(tmp_path / "teachers"))
-    name = "table11_nlu"
-    [outcome] = runner.run("smoke", only=name, out_dir=tmp_path / "figures", progress=False)
-    assert outcome.ok, outcome.error
-    trained = [p for p in (tmp_path / "runs").glob("*/*") if (p / "info.json").exists()]
-    planned = plan.jobs("smoke", [name])
-    assert len(trained) == len([j for j in planned if j.kind == "student"]) > 0
-    dense = [p for p in (tmp_path / "teachers").glob("*") if (p / "info.json").exists()]
-    assert len(dense) == len([j for j in planned if j.kind in ("teacher", "small dense")])
-    assert {j.task for j in planned if j.notebook == name and j.kind == "small dense"} == {"sst2"}
