@@ -3,6 +3,7 @@
 #   make figures PROFILE=smoke        # seconds; writes build/figures/smoke/
 #   make figures ONLY=fig3_layer_time_vs_seqlen
 #   make figures FULL=1               # also the notebooks left out of the 2-hour cpu budget (runner.FULL_ONLY)
+#   make figures FORCE=1              # also the notebooks that are current (a warm re-run skips them: build/stamps)
 #   make figures PROFILE=smoke SET="repeats=3 student.steps=100"   # overrides (nashlib.settings)
 #   make figures/fig3_layer_time_vs_seqlen.png   # one figure, by name (cpu profile)
 #   make test                         # unit tests + every notebook under nbval (smoke profile)
@@ -17,6 +18,7 @@ TORCH_SPEC ?= torch==2.13.0
 PROFILE    ?= cpu
 ONLY       ?=
 FULL       ?=
+FORCE      ?=
 SET        ?=
 PY         := $(VENV)/bin/python
 NOTEBOOKS  := $(basename $(notdir $(wildcard notebooks/*.py)))
@@ -52,11 +54,11 @@ lock:
 # the runner starts notebook kernels with the glibc allocator settings (nashlib/env.py) on Linux
 figures: $(VENV)/.installed
 	$(PY) -m nashlib.runner run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FULL),--full) \
-	    $(foreach s,$(SET),--set $(s))
+	    $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
 
 # one figure by name, e.g. `make figures/fig2_decoder_depth_speed.png` (cebra-figures style)
 figures/%.png: notebooks/%.py $(VENV)/.installed
-	$(PY) -m nashlib.runner run --profile cpu --only $*
+	$(PY) -m nashlib.runner run --profile cpu --only $* $(if $(FORCE),--force)
 
 # the static site of the executed notebooks, README and REPORT.md (Jupyter Book 1, offline), from the last
 # `make figures` of PROFILE: build/site/<profile>/_build/html/index.html

@@ -17,12 +17,20 @@ A profile with ``writes_figures`` (``cpu``) writes its figures to the committed 
 profile writes to ``build/figures/<profile>/``. After the run, ``REPORT.md`` in that folder gathers every notebook's
 findings and verdicts (``nashlib.results.report``). A failing notebook is reported with the cell that raised, the others
 still run, and the exit status is non-zero.
+
+A warm re-run skips what is current, as ``make`` does: after a notebook succeeds, ``build/stamps/<profile>/`` records
+a digest of what determines its outputs (the contents of the notebook and of every ``nashlib`` module it imports,
+the profile's values with the overrides, the figure folder); a later ``run`` skips a notebook whose digest is
+unchanged and whose run-info JSON is still in the figure folder. ``--force`` (``make figures FORCE=1``) runs it
+anyway. The stamps live in ``build/``, so a fresh clone runs everything.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import json
 import os
 import sys
 import time
@@ -31,7 +39,7 @@ from pathlib import Path
 
 from nashlib import settings
 from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text
-from nashlib.results.report import record_run, write_report
+from nashlib.results.report import dependencies, record_run, write_report
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
@@ -89,6 +97,32 @@ class Outcome:
     ok: bool
     seconds: float
     error: str = ""
+    skipped: bool = False  # current (its stamp matched): not run
+
+
+def stamp_key(name: str, profile: str, out_dir: Path, overrides: dict | None) -> str:
+    """The digest of what determines notebook ``name``'s outputs (see the module docstring)."""
+    h = hashlib.sha256()
+    for rel in dependencies(name):
+        h.update(rel.encode() + b"\0" + hashlib.sha256((REPO_ROOT / rel).read_bytes()).digest())
+    h.update(settings.digest(settings.get(profile, overrides)).encode())
+    h.update(json.dumps([str(Path(out_dir).resolve()), overrides or {}], sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+def _stamp(name: str, profile: str) -> Path:
+    return BUILD_DIR / "stamps" / profile / f"{name}.json"
+
+
+def is_current(name: str, profile: str, out_dir: Path, overrides: dict | None) -> bool:
+    """Whether ``name`` ran here with the same inputs (its stamp) and its run info is still in ``out_dir``."""
+    stamp = _stamp(name, profile)
+    if not stamp.is_file() or not (Path(out_dir) / f"{name}.json").is_file():
+        return False
+    try:
+        return json.loads(stamp.read_text()).get("key") == stamp_key(name, profile, out_dir, overrides)
+    except (OSError, json.JSONDecodeError):
+        return False
 
 
 def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:
@@ -111,9 +145,9 @@ def kernel_environment():
 
 
 def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overrides: dict | None = None,
-        progress: bool = True, full: bool = False) -> list[Outcome]:
+        progress: bool = True, full: bool = False, force: bool = False) -> list[Outcome]:
     """Execute the selected notebooks in ``profile`` (with ``full``, :data:`FULL_ONLY` too); one :class:`Outcome`
-    each."""
+    each. A notebook that is current (:func:`is_current`) is skipped unless ``force``."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     from tqdm import tqdm
@@ -131,6 +165,10 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
     with kernel_environment():  # kernels inherit os.environ; glibc reads the settings at their start
         for name in bar:
             bar.set_postfix_str(name)
+            if not force and is_current(name, profile, out, overrides):
+                outcomes.append(Outcome(name, True, 0.0, skipped=True))
+                continue
+            key = stamp_key(name, profile, out, overrides)  # before the run: what it ran with
             src = convert(name, NOTEBOOK_DIR)  # the paired, unexecuted notebook beside the .py
             start = time.perf_counter()
             try:
@@ -146,6 +184,11 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
             except Exception as err:  # kernel died, notebook unreadable, ...
                 outcomes.append(Outcome(name, False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
             record_run(out, name, outcomes[-1].ok, outcomes[-1].error)  # REPORT.md marks a failed one stale
+            stamp = _stamp(name, profile)
+            if outcomes[-1].ok:
+                atomic_write_text(stamp, json.dumps({"key": key, "seconds": round(outcomes[-1].seconds, 1)}))
+            elif stamp.exists():
+                stamp.unlink()
     if out.is_dir():
         write_report(out)
     spent = sum(o.seconds for o in outcomes)
@@ -179,7 +222,9 @@ def _summary(outcomes: list[Outcome], profile: str) -> str:
     width = max([len(o.name) for o in outcomes] + [8])
     lines = [f"{'notebook':<{width}}  status  seconds", f"{'-' * width}  ------  -------"]
     for o in outcomes:
-        lines.append(f"{o.name:<{width}}  {'ok' if o.ok else 'FAILED':<6}  {o.seconds:7.1f}")
+        status = "FAILED" if not o.ok else "skip" if o.skipped else "ok"
+        lines.append(f"{o.name:<{width}}  {status:<6}  {o.seconds:7.1f}" + ("  (current; --force runs it)"
+                                                                          if o.skipped else ""))
     total = sum(o.seconds for o in outcomes)
     lines.append(f"{'total':<{width}}  {sum(o.ok for o in outcomes)}/{len(outcomes)} ok {total:7.1f}  "
                  f"(profile {profile})")
@@ -211,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--settings", default=None, metavar="FILE", help="overrides from a YAML or JSON mapping")
     r.add_argument("--full", action="store_true", help="also the notebooks the profile leaves out of a plain run "
                                                       "(FULL_ONLY)")
+    r.add_argument("--force", action="store_true", help="run the notebooks that are current too (see build/stamps)")
     pl = sub.add_parser("plan", help="every model a profile's notebooks train, and the hours (nashlib.plan)")
     pl.add_argument("--profile", default="cpu")
     pl.add_argument("--only", default="", help="comma-separated notebook names (default: all)")
@@ -240,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in prepare(args.profile, args.dest, args.only or None):
                 print(path)
             return 0
-        outcomes = run(args.profile, args.only or None, args.out, overrides=_overrides(args), full=args.full)
+        outcomes = run(args.profile, args.only or None, args.out, overrides=_overrides(args), full=args.full,
+                       force=args.force)
     except (ValueError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

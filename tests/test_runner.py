@@ -277,3 +277,23 @@ def test_a_figure_with_a_settings_digest_is_stale_only_when_its_profiles_values_
         "the smoke profile's settings changed since the figure was made"
     report._code_changed("fig3_layer_time_vs_seqlen", "abc1234", {"profile": "smoke"})  # an older figure
     assert "nashlib/settings.py" in calls[-1]
+
+
+def test_a_warm_rerun_skips_what_is_current_and_reruns_what_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    name, out = "fig3_layer_time_vs_seqlen", tmp_path / "figures"
+    [first] = notebooks.run("smoke", only=name, out_dir=out, progress=False)
+    assert first.ok and not first.skipped
+    [again] = notebooks.run("smoke", only=name, out_dir=out, progress=False)
+    assert again.ok and again.skipped and again.seconds == 0.0
+    assert "(current; --force runs it)" in notebooks._summary([again], "smoke")
+    [changed] = notebooks.run("smoke", only=name, out_dir=out, overrides={"repeats": 3}, progress=False)
+    assert not changed.skipped  # other values: not current
+    [forced] = notebooks.run("smoke", only=name, out_dir=out, overrides={"repeats": 3}, progress=False, force=True)
+    assert not forced.skipped
+    (out / f"{name}.json").unlink()  # its outputs gone: not current
+    [gone] = notebooks.run("smoke", only=name, out_dir=out, overrides={"repeats": 3}, progress=False)
+    assert not gone.skipped
+    key = notebooks.stamp_key(name, "smoke", out, {"repeats": 3})
+    assert key != notebooks.stamp_key(name, "smoke", out, None)
+    assert key != notebooks.stamp_key("fig2_decoder_depth_speed", "smoke", out, {"repeats": 3})
