@@ -100,7 +100,13 @@ def test_combine_mixed_outcomes():
     assert V.combine([n, n], claim="x").outcome == V.DOES_NOT_HOLD
     assert V.combine([i, i], claim="x").outcome == V.INCONCLUSIVE
     assert V.combine([h, n], claim="x").outcome == V.PARTLY
-    assert V.combine([n, i], claim="x").outcome == V.PARTLY
+    # nothing supported and one part contradicted: not "partly" (that needs a part that holds)
+    assert V.combine([n, i], claim="x").outcome == V.DOES_NOT_HOLD
+    assert V.combine([i, n, i], claim="x").outcome == V.DOES_NOT_HOLD
+    assert V.combine([h, i], claim="x").outcome == V.PARTLY
+    partly = V.Verdict("tiered", V.PARTLY, "r")
+    assert V.combine([partly, n], claim="x").outcome == V.PARTLY
+    assert V.combine([partly, i], claim="x").outcome == V.PARTLY
     both = V.combine([h, n, h], claim="x")
     assert "2 of 3 checks hold" in both.rule and both.parts == (h, n, h)
 

@@ -419,8 +419,9 @@ def not_measured(*, claim: str, why: str) -> Verdict:
 def combine(verdicts: Sequence[Verdict], *, claim: str, required: Sequence[Verdict] = ()) -> Verdict:
     """One verdict from several checks.
 
-    ``verdicts``: holds if all hold; does not hold if none holds and none is inconclusive;
-    inconclusive if all are inconclusive; partly holds otherwise. ``required``: checks that gate the
+    ``verdicts``: holds if all hold; partly holds if some hold, fully or in part; when none holds even in part,
+    does not hold if one of them does not (a part of the claim is contradicted and no part is supported),
+    inconclusive if all are inconclusive. ``required``: checks that gate the
     result: if one of them does not hold, the combination does not hold (inconclusive if it is
     inconclusive), whatever the others say. List a check in both to gate on it and count it.
     """
@@ -434,13 +435,12 @@ def combine(verdicts: Sequence[Verdict], *, claim: str, required: Sequence[Verdi
     k = outcomes.count(HOLDS)
     if k == len(outcomes):
         outcome = HOLDS
-    elif outcomes.count(INCONCLUSIVE) == len(outcomes):
-        outcome = INCONCLUSIVE
-    elif k == 0 and INCONCLUSIVE not in outcomes and PARTLY not in outcomes:
-        outcome = DOES_NOT_HOLD
+    elif k == 0 and PARTLY not in outcomes:  # no part supported, not even in part
+        outcome = DOES_NOT_HOLD if DOES_NOT_HOLD in outcomes else INCONCLUSIVE
     else:
         outcome = PARTLY
-    rule = f"{k} of {len(outcomes)} checks hold (all: holds; some: partly; none: does not hold)"
+    rule = (f"{k} of {len(outcomes)} checks hold (all: holds; some: partly; none: does not hold, or inconclusive "
+            f"when none is contradicted)")
     gate = [v for v in required if not v.holds]
     if gate:
         outcome = INCONCLUSIVE if all(v.outcome == INCONCLUSIVE for v in gate) else DOES_NOT_HOLD
