@@ -90,3 +90,34 @@ def test_panels_draw():
     comparison.paper_table1_panel(axes[0, 1], paper.table1())
     assert len(axes[0, 0].get_legend_handles_labels()[1]) == len(comparison.MODEL_ORDER)
     comparison.plotting.plt.close(fig)
+
+
+def test_table1_checks_compare_speeds_round_by_round():
+    """Per-round speedups (the same timed rounds for every model): "faster" needs the 95 % interval of the mean
+    per-round difference above 0, so a gap within the rounds' noise is inconclusive, not a win."""
+    q = {"T5-Base": 50.0, "T5-Small": 40.0, "CoFi-T5": 40.0, "NASH-2": 41.0, "NASH-3": 45.0, "NASH-4": 46.0}
+    noise = np.array([0.0, 0.3, -0.3, 0.2, -0.2])  # (rounds,): the machine's speed round to round
+    s = {"T5-Small": 2.0 + noise, "CoFi-T5": 1.5 + noise, "NASH-2": 4.0 + noise, "NASH-3": 3.0 + noise,
+         "NASH-4": 2.5 + noise}
+    v = comparison.table1_checks(q, s, teacher_gap=7.0, tie=0.0, label="toy")
+    faster, _, trade, _ = v.parts
+    assert faster.holds and faster.parts[0].n == 5 and faster.parts[0].interval == pytest.approx((1.0, 1.0))
+    assert trade.holds and [p.claim for p in trade.parts[:2]] == ["NASH-2 faster than NASH-3",
+                                                                  "NASH-3 faster than NASH-4"]
+    s["T5-Small"] = 3.0 + np.array([0.4, -0.4, 0.3, -0.3, 0.1])  # as fast as NASH-3 give or take a round's noise
+    vs_small = comparison.table1_checks(q, s, teacher_gap=7.0, tie=0.0, label="toy").parts[0].parts[0]
+    assert vs_small.outcome == V.INCONCLUSIVE and vs_small.interval[0] < 0 < vs_small.interval[1]
+    s["T5-Small"] = s["NASH-3"] + 0.5  # faster in every round
+    assert comparison.table1_checks(q, s, teacher_gap=7.0, tie=0.0, label="toy").parts[0].outcome == V.DOES_NOT_HOLD
+    with pytest.raises(ValueError, match="equal shapes"):
+        comparison.table1_checks(q, {**s, "NASH-3": s["NASH-3"][:4]}, teacher_gap=7.0, tie=0.0, label="toy")
+
+
+def test_nlu_checks_take_per_round_speedups():
+    from nashlib.experiments import nlu
+    q = {"NASH-2": 80.0, "CoFi-T5": 79.5}
+    rounds = np.array([1.0, 1.1, 0.9, 1.05, 0.95])  # (rounds,)
+    v = nlu.checks(q, {"NASH-2": 2.0 * rounds, "CoFi-T5": 1.2 * rounds}, tie=1.0, label="toy")
+    assert v.holds and v.parts[1].n == 5 and v.parts[1].interval[0] > 0
+    v = nlu.checks(q, {"NASH-2": 1.2 * rounds, "CoFi-T5": 1.2 * rounds[::-1]}, tie=1.0, label="toy")
+    assert v.parts[1].outcome == V.INCONCLUSIVE  # as fast, round for round, within the noise

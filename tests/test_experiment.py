@@ -133,6 +133,9 @@ def test_time_generation_pairs_models_against_the_teacher(tiny_teacher, tmp_path
     assert (out.new_tokens_mean == 4).all()  # forced: every sequence writes exactly 4 tokens
     assert (out.encoder_median_s > 0).all() and (out.decoder_median_s > 0).all()
     assert np.allclose(out.encoder_median_s + out.decoder_median_s, out.wall_median_s)
+    rounds = out.set_index("model").speedup_rounds  # one ratio per timed round, the same rounds for both models
+    assert rounds["teacher"] == (1.0, 1.0) and len(rounds["NASH-2"]) == 2
+    assert np.median(rounds["NASH-2"]) == pytest.approx(out.set_index("model").speedup["NASH-2"])
     done = generation.time_generation({"teacher": tiny_teacher.model, "NASH-2": s.model}, tokenizers,
                                       ["content words: a fine film"], max_source_len=24, new_tokens=30, beams=2,
                                       warmup=0, repeats=1, until_done=True)

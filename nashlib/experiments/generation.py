@@ -55,8 +55,10 @@ def time_generation(models: dict[str, object], tokenizer, sources: list[str], *,
     until every sequence has ended (the paper's protocol, Appendix F; ``new_tokens`` caps it), with ``beams``
     beams. Each model's encoder alone is timed in the same rounds. ``nashlib.speed.timing`` interleaves the
     calls and pairs the ratios. Returns one row per model: ``speedup`` (median paired ratio), its quartiles,
-    the median wall time, ``encoder_median_s`` and ``decoder_median_s`` (the rest of the call), the mean new
-    tokens per sequence (``new_tokens_mean``, end-of-sequence included) and the source length in tokens.
+    ``speedup_rounds`` (the paired ratio of every timed round, in round order: the same rounds for every
+    model, so two models' speedups compare round by round, with an interval), the median wall time,
+    ``encoder_median_s`` and ``decoder_median_s`` (the rest of the call), the mean new tokens per sequence
+    (``new_tokens_mean``, end-of-sequence included) and the source length in tokens.
     """
     if baseline not in models:
         raise ValueError(f"baseline {baseline!r} is not among the models {sorted(models)}")
@@ -78,6 +80,8 @@ def time_generation(models: dict[str, object], tokenizer, sources: list[str], *,
     samples = timing.measure(calls, warmup=warmup, repeats=repeats, device=device)
     medians = timing.summarize(samples).set_index("config").wall_median_s
     out = timing.speedups(samples[~samples.config.str.endswith(" [encoder]")], baseline)
+    wide = samples.pivot(index="repeat", columns="config", values="wall_s")  # (rounds, configurations)
+    out["speedup_rounds"] = [tuple(wide[baseline] / wide[c]) for c in out.config]
     out["wall_median_s"] = out.config.map(medians)
     out["encoder_median_s"] = [medians[f"{c} [encoder]"] for c in out.config]
     out["decoder_median_s"] = out.wall_median_s - out.encoder_median_s

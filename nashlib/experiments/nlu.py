@@ -76,9 +76,11 @@ def train_lineup(t: Teacher, recipe: StudentRecipe, seeds, *, workers: int) -> d
 def checks(quality, speedup, *, tie: float, label: str) -> V.Verdict:
     """Appendix G.2's claims on one task (keys: the paper's row names; quality and ``tie`` in points).
 
-    ``quality[m]`` is a number (the paper's table) or paired samples (seeds x rows, ``paired.scores``); speedups
-    are point values. 1. NASH-2 at least as good as CoFi-T5 (not worse by more than ``tie``); 2. NASH-2 faster
-    than CoFi-T5. ("On all datasets, NASH is able to outperform CoFi-T5.")
+    ``quality[m]`` is a number (the paper's table) or paired samples (seeds x rows, ``paired.scores``);
+    ``speedup[m]`` a number (the paper's) or per-round ratios paired by round (``speedup_rounds`` of
+    ``generation.time_generation``: the mean paired difference with its 95 % interval).
+    1. NASH-2 at least as good as CoFi-T5 (not worse by more than ``tie``); 2. NASH-2 faster than CoFi-T5.
+    ("On all datasets, NASH is able to outperform CoFi-T5.")
     """
     better = V.beats(quality["NASH-2"], quality["CoFi-T5"], margin=-tie, names=("NASH-2", "CoFi-T5"),
                      claim=f"{label}: NASH-2 at least as good as CoFi-T5 (tie {tie:g})")
