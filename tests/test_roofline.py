@@ -50,6 +50,10 @@ def test_measured_phases_add_up_and_the_machine_is_measured():
     assert machine.gemm_gflops > 0 and machine.gemm_rows_gflops > 0 and machine.copy_gbs > 0
     with pytest.raises(ValueError, match="new_tokens=1; allowed: an integer >= 2"):
         roofline.measure_phases(m, inputs, beams=2, new_tokens=1, warmup=0, repeats=1)
+    grouped = roofline.measure_phases(m, inputs, beams=2, new_tokens=4, warmup=0, repeats=1, path="grouped")
+    assert grouped.set_index("model").loc["tiny", "total"] > 0  # a fallback to the stock path would raise
+    with pytest.raises(ValueError, match="path='ct2'; allowed: 'stock', 'fast', 'grouped'"):
+        roofline.measure_phases(m, inputs, beams=2, new_tokens=4, warmup=0, repeats=1, path="ct2")
 
 
 def test_op_shares_name_the_operators_and_the_rest():

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from nashlib.arch import arch_of
-from nashlib.speed import timing
+from nashlib.speed import paths, timing
 
 __all__ = ["Machine", "measure_machine", "Phase", "phases", "estimate", "measure_phases", "beside", "op_shares"]
 
@@ -115,20 +115,29 @@ def estimate(work: list[Phase], machine: Machine, *, new_tokens: int) -> dict[st
 
 
 def measure_phases(models: dict[str, object], inputs: dict[str, torch.Tensor], *, beams: int, new_tokens: int,
-                   warmup: int, repeats: int, fast: bool = False) -> pd.DataFrame:
+                   warmup: int, repeats: int, path: str = "stock") -> pd.DataFrame:
     """Measured seconds per phase of every model, from three calls timed in the same interleaved rounds.
 
-    The encoder alone; ``generate`` of 1 token (encoder + first step); of ``new_tokens`` tokens. First step =
-    the 1-token call less the encoder; a later step = (the full call less the 1-token call) / (new_tokens - 1).
-    One row per model: ``encoder``, ``first step``, ``later step``, ``total`` (medians over rounds).
+    The encoder alone; ``generate`` of 1 token (encoder + first step); of ``new_tokens`` tokens, on ``path``
+    (``"stock"``, ``"fast"`` or ``"grouped"``: cross-attention keys and values once per example, the layout the
+    roofline assumes). First step = the 1-token call less the encoder; a later step = (the full call less the
+    1-token call) / (new_tokens - 1). One row per model: ``encoder``, ``first step``, ``later step``, ``total``
+    (medians over rounds).
     """
     if new_tokens < 2:
         raise ValueError(f"new_tokens={new_tokens}; allowed: an integer >= 2 (a later step needs two tokens)")
+    if path not in ("stock", "fast", "grouped"):
+        raise ValueError(f"path={path!r}; allowed: 'stock', 'fast', 'grouped'")
+
+    def generation(m, n):
+        if path == "grouped":
+            return paths.grouped_call(m, inputs, new_tokens=n, beams=beams)
+        return timing.generation_call(m, inputs, new_tokens=n, beams=beams, fast=path == "fast")
+
     calls = {}
     for name, m in models.items():
         calls[f"{name} | encoder"] = timing.encoder_call(m, inputs)
-        calls[f"{name} | 1"] = timing.generation_call(m, inputs, new_tokens=1, beams=beams, fast=fast)
-        calls[f"{name} | n"] = timing.generation_call(m, inputs, new_tokens=new_tokens, beams=beams, fast=fast)
+        calls[f"{name} | 1"], calls[f"{name} | n"] = generation(m, 1), generation(m, new_tokens)
     med = timing.summarize(timing.measure(calls, warmup=warmup, repeats=repeats)).set_index("config").wall_median_s
     return pd.DataFrame([{"model": name, "encoder": med[f"{name} | encoder"],
                           "first step": med[f"{name} | 1"] - med[f"{name} | encoder"],
