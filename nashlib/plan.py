@@ -174,6 +174,15 @@ def _first_structures(p: Profile, t: TeacherConfig, nb: str) -> list[Job]:
         _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.student, seed=s), p)]
 
 
+def _table2(p: Profile, t: TeacherConfig) -> list[Job]:
+    """Per Dolly teacher ``t`` and seed: the small dense model and NASH-2/3/4 (``experiments.instruct``)."""
+    from nashlib.experiments import lineup
+
+    R, nb = p.student, "table2_instruction_tuning"
+    return [job for s in R.paired_seeds for job in (
+        _small(nb, t, s), *(_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, R, seed=s), p) for d in (2, 3, 4)))]
+
+
 # what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
     "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.student.paired_seeds[:1]),
@@ -186,6 +195,7 @@ _NEEDS = {
     "variants_paper_vs_released": _variants,
 }
 _NEEDS_NLU = {"table11_nlu": _table11}  # per NLU teacher (its own tasks), then Table 1's structures it rebuilds
+_NEEDS_DOLLY = {"table2_instruction_tuning": _table2}  # per Dolly teacher, then Table 1's structures it rebuilds
 
 
 def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
@@ -198,10 +208,11 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     from nashlib.experiments.nlu import NLU_KINDS
 
     nlu = [t for t in p.teachers if tasks.get(t.task).kind in NLU_KINDS]
-    for name, needs in sorted({**_NEEDS, **_NEEDS_NLU}.items()):  # the runner's order
+    own = {**{k: nlu for k in _NEEDS_NLU}, **{k: [t for t in p.teachers if t.task == "dolly"] for k in _NEEDS_DOLLY}}
+    for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY}.items()):  # the runner's order
         if not only or name in only:
-            everything += [job for t in (nlu if name in _NEEDS_NLU else pruned) for job in needs(p, t)]
-            everything += _first_structures(p, pruned[0], name) if name in _NEEDS_NLU and pruned else []
+            everything += [job for t in own.get(name, pruned) for job in needs(p, t)]
+            everything += _first_structures(p, pruned[0], name) if name in own and pruned else []
     seen, out = set(), []
     for j in everything:
         if j.key not in seen:
