@@ -25,7 +25,7 @@
 # - *The trained models*, where the profile has a Dolly teacher (`laptop`: hub t5-small; `paper`: hub t5-base):
 #   the teacher, the small dense model (`lineup.small_config`, trained as the teacher was) and NASH-2/3/4
 #   (`lineup.nash_lineup`), once per paired seed (`instruct.train_lineup`); every model answers every row of the
-#   three evaluation sets (`nashlib.data.instruct`), scored by ROUGE-L row by row, so a comparison has a 95 %
+#   three evaluation sets (`nashlib.experiments.instruct_sets`), scored by ROUGE-L row by row, so a comparison has a 95 %
 #   interval over seeds and rows; timed as the paper times (beam search until every answer ends). The GPT-4
 #   column (Appendix E) is scored only with a judge the user supplies (`JUDGE`); without one it reads *not scored*.
 # - *Speed at T5-base's shape*, in every profile: Table 1's learned structures (NASH-2/3/4 of the profile's first
@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from nashlib import settings, shapes
-from nashlib.data.instruct import EVAL_SETS, load_eval_sets
+from nashlib.experiments.instruct_sets import EVAL_SETS, load_eval_sets
 from nashlib.experiments import comparison, instruct, paired, summary
 from nashlib.experiments.teachers import get_teacher
 from nashlib.results import paper, plotting
@@ -78,7 +78,8 @@ print(f"{P.name} profile: Dolly teacher: {CFG.init + ', ' + str(CFG.steps) + ' s
 # %% [markdown]
 # ## The trained models
 #
-# Where the profile has a Dolly teacher: the lineup, then every model's answers to the three evaluation sets
+# Where the profile has a Dolly teacher: the lineup, then every model's answers to the three evaluation sets, the
+# first `eval_examples` rows of each as the teacher is scored (the paper profile: 1000, so every row of the three)
 # (`instruct.score_lineup`: ROUGE-L per row, each model's matrix of seeds x rows), then the same batch of Dolly
 # prompts timed for every model, beam search until every answer ends (`comparison.time_lineup`).
 
@@ -90,7 +91,7 @@ if CFG is None:
 else:
     TEACHER = get_teacher(CFG)
     LINEUP = instruct.train_lineup(TEACHER, P.student, SEEDS, workers=P.workers)
-    SETS = load_eval_sets()
+    SETS = load_eval_sets(limit=CFG.eval_examples)  # the teacher's evaluation size (paper: every row)
     SCORES, ANSWERS = instruct.score_lineup(LINEUP, CFG, SETS)
     per_seed = summary.frame(LINEUP.rows)
     timed = comparison.time_lineup({k: v[0].model for k, v in LINEUP.runs.items()}, LINEUP.tokenizers, CFG, P)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nashlib import settings
-from nashlib.data import instruct as data
+from nashlib.experiments import instruct_sets as data
 from nashlib.data import tasks
 from nashlib.experiments import instruct
 from nashlib.experiments import teachers as teacher

@@ -1,7 +1,7 @@
 """Table 2's instruction tuning: the Dolly teacher of a profile, scoring on the evaluation suite, the GPT-4 judge.
 
 Every model of Table 2 (the Dolly-tuned teacher, the small dense model, NASH-2/3/4) answers every row of the three
-evaluation sets (:data:`nashlib.data.instruct.EVAL_SETS`) with the teacher's generation settings; ROUGE-L is
+evaluation sets (:data:`nashlib.experiments.instruct_sets.EVAL_SETS`) with the teacher's generation settings; ROUGE-L is
 scored row by row (x 100), so a comparison resamples seeds and rows like every other quality claim
 (``nashlib.experiments.paired``).
 

@@ -13,6 +13,10 @@ not registry tasks: a teacher never trains on them, and their metric is ROUGE-L.
 ``dolly`` task does (``"{instruction}\\n\\n{input}"``), so a model tuned on Dolly reads them the same way.
 Offline, a copy laid out as the hub repository (``<NASH_DATA_DIR>/minillm/self-inst/valid.jsonl``,
 ``.../minillm/Vicuna/valid.jsonl``) is read instead when present; none is staged in this repository's data.
+
+The suite lives here, beside Table 2's experiment, not in ``nashlib.data``: that package is training code
+(``nashlib.training.runs.TRAINING_CODE``), whose every edit gives every cached teacher and student a new identity,
+and these sets decide no training.
 """
 
 from __future__ import annotations
