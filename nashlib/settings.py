@@ -470,7 +470,9 @@ _PAPER = dict(
 # "t5-base"), trained a few steps on a few rows; with the hub-layout stand-ins of nashlib.standins in a local
 # Hugging Face cache and HF_HUB_OFFLINE=1 (tests/test_rehearsal.py), every notebook runs the paper's code path.
 # What differs from `paper`: sizes (steps, rows, lengths, seeds, the timing shapes), the device (cpu) and the
-# usable-teacher rule (waived: a few steps on random stand-in weights learn nothing), and no Dolly teacher.
+# usable-teacher rule (waived: a few steps on random stand-in weights learn nothing). Table 2's datasets (Dolly,
+# Self-Instruct, Vicuna) are on the hub only: the rehearsal reads their stand-ins from a datasets cache
+# (nashlib.standins.build_datasets_cache, HF_DATASETS_CACHE), as a user's machine does after a first online load.
 _REHEARSAL_TEACHER = dict(train_examples=64, eval_examples=8, max_source_len=64, max_target_len=16, batch=4, steps=6,
                           warmup_steps=2)
 _REHEARSAL = dict(
@@ -481,8 +483,7 @@ _REHEARSAL = dict(
                               "src_len", "new_tokens", "decoder_depths", "seq_lens", "layer_heads", "layer_d_ff",
                               "layer_batch", "memory_len", "min_sample_s", "profile_repeats", "alloc_repeats",
                               "waive_teacher_rule", "budget_minutes")},
-    # not Dolly: it is on the hub only (no local copy to rehearse on), so Table 2's quality half is not rehearsed
-    teachers=tuple(dataclasses.replace(t, **_REHEARSAL_TEACHER) for t in _TEACHERS["paper"] if t.task != "dolly"),
+    teachers=tuple(dataclasses.replace(t, **_REHEARSAL_TEACHER) for t in _TEACHERS["paper"]),
     student=dataclasses.replace(_STUDENTS["paper"], steps=6, warmup_steps=5, finetune_steps=2, batch=4,
                                 timing_batch=2, seeds=(0, 1, 2), paired_seeds=(0, 1), threads=1),
 )

@@ -14,6 +14,15 @@ vocabulary padded past the tokenizer's) and config quirks (v1.0: ReLU FFN, tied 
 checkpoints'. Weights are random (seeded): the rehearsal proves the code path, not quality.
 
 ``python -m nashlib.standins build --cache DIR`` writes them (deterministically: the same bytes every time).
+
+**Datasets.** Table 2's data (databricks-dolly-15k and Gu et al.'s ``MiniLLM/self-inst`` / ``MiniLLM/Vicuna``) exist
+on the hub only. :func:`build_datasets_cache` writes each, as :data:`DATASET_STANDINS` describes, into a ``datasets``
+cache folder laid out as ``datasets`` leaves a dataset it has loaded once online
+(``<org>___<name>/<config id>/0.0.0/<commit>/`` with ``dataset_info.json`` and one Arrow file per split). With
+``HF_DATASETS_CACHE`` pointing there and the hub offline, ``load_dataset("databricks/databricks-dolly-15k")`` reads
+that copy, as it would on a user's machine after a first online load; the loader (``nashlib.data.tasks``) is the
+hub path unchanged. The rows are real TweetQA questions and answers from ``NASH_DATA_DIR`` written in each repo's
+schema (a stand-in's content, not the dataset's): enough rows for the registry's cuts (Dolly holds out 1000).
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["StandIn", "STANDINS", "build_cache", "spiece_texts", "train_spiece"]
+__all__ = ["StandIn", "STANDINS", "build_cache", "spiece_texts", "train_spiece", "DatasetStandIn",
+           "DATASET_STANDINS", "build_datasets_cache"]
 
 PIECES = 1000  # SentencePiece vocabulary of every stand-in; + 100 extra ids = 1100 tokens; configs say 1152
 EXTRA_IDS = 100
@@ -181,14 +191,94 @@ def build_cache(cache: str | os.PathLike, names: list[str] | None = None, *, tex
     return cache
 
 
+@dataclass(frozen=True)
+class DatasetStandIn:
+    """One hub dataset as a ``datasets`` cache holds it: the repo, its split, and its rows' schema."""
+
+    task: str  # whose HubSource (repo, data_files, split names) the loader passes: "dolly", "self_instruct", ...
+    split: str  # our split name of the task (the repo's name for it comes from the HubSource)
+    rows: int  # how many rows the stand-in holds
+    schema: tuple[str, str, str]  # the repo's (question, context, answer) columns; context "" where there is none
+    extra: tuple[tuple[str, str], ...] = ()  # constant columns the repo also has
+    offset: int = 0  # the first TweetQA training row used (each stand-in its own rows)
+
+
+DATASET_STANDINS = (  # Dolly: the registry holds 1000 of "train" out, so the stand-in needs more than that
+    DatasetStandIn("dolly", "validation", 1100, ("instruction", "context", "response"), (("category", "open_qa"),)),
+    DatasetStandIn("self_instruct", "validation", 40, ("instruction", "input", "output"), (("prompt", ""),), 1100),
+    DatasetStandIn("vicuna", "validation", 20, ("instruction", "input", "output"), (("prompt", ""),), 1140),
+)
+
+
+def _dataset_task(name: str):
+    from nashlib.data import tasks
+    from nashlib.experiments import instruct_sets
+
+    extra = {t.name: t for t in (instruct_sets.SELF_INSTRUCT, instruct_sets.VICUNA)}
+    return extra[name] if name in extra else tasks.get(name)
+
+
+def _dataset_rows(d: DatasetStandIn) -> bytes:
+    """JSON lines in the repo's schema from TweetQA's real rows: the question (with its tweet) and an answer."""
+    from nashlib.data import tasks
+
+    data = tasks.load_task("tweetqa", "train", limit=d.offset + d.rows + 50, source="local").dataset
+    question, context, answer = d.schema
+    rows = [{question: src, context: "", answer: tgt, **dict(d.extra)}
+            for src, tgt in zip(data["source"], data["target"])][d.offset:d.offset + d.rows]
+    if len(rows) < d.rows:
+        raise ValueError(f"dataset stand-in {d.task!r}: {len(rows)} TweetQA rows; needs {d.rows}")
+    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()
+
+
+def build_datasets_cache(cache: str | os.PathLike, standins: tuple[DatasetStandIn, ...] = DATASET_STANDINS) -> Path:
+    """Write each dataset stand-in into the ``datasets`` cache folder ``cache`` (use it as ``HF_DATASETS_CACHE``).
+
+    The folder of a repo loaded with ``data_files`` is named by ``datasets``' own config id of those files, so
+    the loader's call finds it; the commit is the SHA-1 of the rows. An existing copy is replaced whole.
+    """
+    import datasets
+    from datasets.naming import camelcase_to_snakecase
+    from datasets.packaged_modules.json.json import Json
+
+    cache = Path(cache)
+    for d in standins:
+        hub = _dataset_task(d.task).hub
+        split = (hub.derive.pool[0] if hub.derive else d.split)
+        split = (hub.splits or {}).get(split, split)  # the repo's name of the split
+        text = _dataset_rows(d)
+        commit = hashlib.sha1(text).hexdigest()
+        org, name = hub.repo.split("/")
+        config = "default" if hub.data_files is None else \
+            datasets.BuilderConfig("default").create_config_id(config_kwargs={"data_files": hub.data_files})
+        final = cache / f"{org}___{camelcase_to_snakecase(name)}" / config / "0.0.0" / commit
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = Path(tmp) / "rows.jsonl"
+            rows.write_bytes(text)
+            builder = Json(cache_dir=str(Path(tmp) / "build"), dataset_name=name, config_name="default", hash=commit,
+                           data_files={split: [str(rows)]})
+            builder.download_and_prepare()
+            staged = final.parent / f".{commit}.{os.getpid()}.tmp"
+            shutil.rmtree(staged, ignore_errors=True)
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(builder.cache_dir, staged)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staged, final)
+    return cache
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nashlib.standins", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write the stand-ins into a Hugging Face cache folder")
     build.add_argument("--cache", required=True, help="the folder; then run with HF_HUB_CACHE=<it> HF_HUB_OFFLINE=1")
     build.add_argument("--names", nargs="*", default=None, help=f"default: all of {', '.join(STANDINS)}")
+    build.add_argument("--datasets-cache", default=None,
+                       help="also write Table 2's dataset stand-ins there; run with HF_DATASETS_CACHE=<it>")
     args = parser.parse_args(argv)
     print(build_cache(args.cache, args.names))
+    if args.datasets_cache:
+        print(build_datasets_cache(args.datasets_cache))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@
 #
 # **How it differs from the paper.** Dolly, Self-Instruct and Vicuna are on the hub only (none is staged in this
 # machine's data), so the `cpu` and `smoke` profiles have no Dolly teacher and run the speed half alone; the
-# verdict's quality parts then read *not measured*. In `laptop` the teacher is t5-small, not t5-base. The
+# verdict's quality parts then read *not measured*. (The `rehearsal` profile runs the quality half on stand-ins of
+# the three datasets read by hub name from a `datasets` cache, `nashlib.standins`: it proves the path, not quality.) In `laptop` the teacher is t5-small, not t5-base. The
 # paper gives no recipe for Dolly: the `paper` profile uses Table 8's small-NLG recipe (20 epochs, batch 4,
 # lr 3e-5) with 512-token prompts and 256-token answers. Self-Instruct and Vicuna are Gu et al.'s copies
 # (`MiniLLM/self-inst`: 242 rows where the paper names 252 instructions; `MiniLLM/Vicuna`: 80).

@@ -77,7 +77,7 @@ def test_profiles_with_a_dolly_teacher_do_not_prune_it_elsewhere():
     for name in settings.names():
         p = settings.get(name)
         cfg = instruct.dolly_teacher(p)
-        assert (cfg is not None) == (name in ("laptop", "paper")), name  # the data are on the hub only
+        assert (cfg is not None) == (name in ("laptop", "paper", "rehearsal")), name  # the hub profiles (+ stand-ins)
         if cfg is not None:
             assert p.pruning_tasks and "dolly" not in p.pruning_tasks  # only Table 2 prunes it
     assert instruct.paper_rows().groupby("model").size().to_dict() == dict.fromkeys(instruct.PAPER_ROW.values(), 3)

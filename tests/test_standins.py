@@ -102,3 +102,32 @@ def test_hub_names_resolve_offline_and_run_the_whole_pipeline(cache, tmp_path):
         assert r["generated"][0] == 1 and r["generated"][1] <= 5
     assert out["teacher"]["train"].startswith("samsum/train: 16 pairs from local")
     assert out["student"]["type"] == "nash_t5" and out["student"]["decoder_layers"] == 2
+
+
+DATASETS = """
+import json
+from nashlib.data import tasks
+from nashlib.experiments import instruct_sets
+sets = instruct_sets.load_eval_sets()
+train = tasks.load_task("dolly", "train")
+print("RESULT " + json.dumps({**{k: [v.source, v.origin, len(v.dataset), v.derived] for k, v in sets.items()},
+                              "train": [train.source, len(train.dataset)], "first": sets["Dolly"].dataset[0]}))
+"""
+
+
+def test_table2_datasets_resolve_offline_from_a_datasets_cache_by_hub_name(tmp_path):
+    cache = standins.build_datasets_cache(tmp_path / "datasets")
+    commits = sorted(p.name for p in cache.glob("*/*/0.0.0/*"))
+    assert [p.name for p in sorted(cache.iterdir())] == ["MiniLLM___self-inst", "MiniLLM___vicuna",
+                                                         "databricks___databricks-dolly-15k"]
+    assert commits == sorted(p.name for p in standins.build_datasets_cache(tmp_path / "again").glob("*/*/0.0.0/*"))
+    (tmp_path / "empty").mkdir()  # no local copies: every set must come through the hub path
+    env = dict(os.environ, HF_DATASETS_CACHE=str(cache), HF_HUB_OFFLINE="1", NASH_DATA_DIR=str(tmp_path / "empty"))
+    done = subprocess.run([sys.executable, "-c", DATASETS], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert out["Dolly"][:3] == ["hub", "hub dataset 'databricks/databricks-dolly-15k'", 1000]
+    assert "1100 rows" in out["Dolly"][3] and out["train"] == ["hub", 100]  # the registry's cut of the one split
+    assert out["Self-Instruct"][:3] == ["hub", "hub dataset 'MiniLLM/self-inst'", 40]
+    assert out["Vicuna"][:3] == ["hub", "hub dataset 'MiniLLM/Vicuna'", 20]
+    assert out["first"]["source"].startswith("question: ") and out["first"]["target"]  # TweetQA's rows, Dolly's form
