@@ -120,6 +120,10 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+# variables that choose which CPU kernels torch, MKL and oneDNN run (recorded when set)
+KERNEL_VARS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+
+
 def run_info(**extra) -> dict:
     """What a reader needs to judge a number: versions, hardware, threads, commit, time."""
     info = {
@@ -130,6 +134,10 @@ def run_info(**extra) -> dict:
                                               "matplotlib", "seaborn")},
         "platform": platform.platform(),
         "cpu": _cpu_model(),
+        # the instruction set ATen's kernels dispatch to (AVX2, AVX512, ...; ATEN_CPU_CAPABILITY forces one): CPUs
+        # sold under one name differ here, and the kernels it selects decide the trained bits (README)
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "kernel_env": {k: os.environ[k] for k in KERNEL_VARS if k in os.environ},
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

@@ -69,7 +69,7 @@ def _teacher_jobs(p: Profile) -> list[Job]:
 
 
 def _student(notebook: str, t: TeacherConfig, name: str, cfg, p: Profile) -> Job:
-    return Job(notebook, "student", t.task, name, cfg.steps + p.student.finetune_steps, t, (t, cfg))
+    return Job(notebook, "student", t.task, name, cfg.steps + p.recipe(t.task).finetune_steps, t, (t, cfg))
 
 
 def _small(notebook: str, t: TeacherConfig, seed: int) -> Job:
@@ -83,19 +83,19 @@ def _table1(p: Profile, t: TeacherConfig, nb: str = "table1_nash_vs_baselines", 
     from nashlib.experiments import lineup
 
     out = []
-    for s in p.student.paired_seeds if seeds is None else seeds:
+    for s in p.recipe(t.task).paired_seeds if seeds is None else seeds:
         out += [_small(nb, t, s)] if seeds is None else []
-        out += [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.student, seed=s).items()
+        out += [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.recipe(t.task), seed=s).items()
                 if seeds is None or k == "NASH-3"]
         # CoFi-T5's target is NASH-3's reached sparsity, known only then: one job per seed, its cost alike
-        out.append(_student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.student, seed=s), p))
+        out.append(_student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.recipe(t.task), seed=s), p))
     return out
 
 
 def _fig8(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import lineup
 
-    R, nb = p.student, "fig8_cofi_instability"
+    R, nb = p.recipe(t.task), "fig8_cofi_instability"
     return [job for s in R.seeds for job in (
         _student(nb, t, f"CoFi-T5 {R.high_sparsity:g}, seed {s}", lineup.cofi(R.high_sparsity, R, seed=s), p),
         _student(nb, t, f"NASH-3, seed {s}", lineup.nash(3, R, seed=s), p))]
@@ -105,14 +105,14 @@ def _table3(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import lineup
 
     return [_student("table3_layer_selection", t, f"NASH-2 {k}, seed {s}",
-                     lineup.nash(2, p.student, selection=k, seed=s), p)
-            for s in p.student.paired_seeds for k in TABLE3_STRATEGIES]
+                     lineup.nash(2, p.recipe(t.task), selection=k, seed=s), p)
+            for s in p.recipe(t.task).paired_seeds for k in TABLE3_STRATEGIES]
 
 
 def _table4(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import lineup
 
-    R, nb, out = p.student, "table4_encoder_pruning", []
+    R, nb, out = p.recipe(t.task), "table4_encoder_pruning", []
     kept = sorted({max(1, round(share * t.encoder_layers)) for share in TABLE4_KEPT} - {t.encoder_layers})
     for s in R.paired_seeds:
         out += [_student(nb, t, f"NASH-4 {k}, seed {s}", lineup.nash(4, R, sparsity=v, seed=s), p)
@@ -140,8 +140,8 @@ def _table10(p: Profile, t: TeacherConfig) -> list[Job]:
         dense = shallow.shallow_config(t, d)
         if dense is not None:
             out.append(Job(nb, "shallow dense", t.task, f"dense {d}-layer ({dense.init})", dense.steps, dense, dense))
-        out += [_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, p.student, seed=s), p)
-                for s in p.student.paired_seeds]
+        out += [_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, p.recipe(t.task), seed=s), p)
+                for s in p.recipe(t.task).paired_seeds]
     return out
 
 
@@ -150,8 +150,8 @@ def _variants(p: Profile, t: TeacherConfig) -> list[Job]:
 
     if not generation.is_generation(t.task):  # the notebook's GENERATION_ONLY default
         return []
-    return [_student("variants_paper_vs_released", t, f"{v.name}, seed {s}", variants.config(v, p.student, s), p)
-            for s in p.student.paired_seeds for v in variants.VARIANTS]
+    return [_student("variants_paper_vs_released", t, f"{v.name}, seed {s}", variants.config(v, p.recipe(t.task), s), p)
+            for s in p.recipe(t.task).paired_seeds for v in variants.VARIANTS]
 
 
 def _table11(p: Profile, t: TeacherConfig) -> list[Job]:
@@ -159,7 +159,7 @@ def _table11(p: Profile, t: TeacherConfig) -> list[Job]:
     (unknown until then: a placeholder target, distinct from the NASH-3-matched one, its cost alike)."""
     from nashlib.experiments import lineup
 
-    R, nb = p.student, "table11_nlu"
+    R, nb = p.recipe(t.task), "table11_nlu"
     return [job for s in R.paired_seeds for job in (
         _small(nb, t, s), _student(nb, t, f"NASH-2, seed {s}", lineup.nash(2, R, seed=s), p),
         _student(nb, t, f"CoFi-T5 (matched to NASH-2), seed {s}", lineup.cofi(0.55, R, seed=s), p))]
@@ -169,23 +169,23 @@ def _first_structures(p: Profile, t: TeacherConfig, nb: str) -> list[Job]:
     """What ``speed.mapped.table1_students`` trains: NASH-2/3/4 and the NASH-3-matched CoFi-T5 at the first seed."""
     from nashlib.experiments import lineup
 
-    s = p.student.paired_seeds[0]
-    return [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.student, seed=s).items()] + [
-        _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.student, seed=s), p)]
+    s = p.recipe(t.task).paired_seeds[0]
+    return [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.recipe(t.task), seed=s).items()] + [
+        _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.recipe(t.task), seed=s), p)]
 
 
 def _table2(p: Profile, t: TeacherConfig) -> list[Job]:
     """Per Dolly teacher ``t`` and seed: the small dense model and NASH-2/3/4 (``experiments.instruct``)."""
     from nashlib.experiments import lineup
 
-    R, nb = p.student, "table2_instruction_tuning"
+    R, nb = p.recipe(t.task), "table2_instruction_tuning"
     return [job for s in R.paired_seeds for job in (
         _small(nb, t, s), *(_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, R, seed=s), p) for d in (2, 3, 4)))]
 
 
 # what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
-    "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.student.paired_seeds[:1]),
+    "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.recipe(t.task).paired_seeds[:1]),
     "fig8_cofi_instability": _fig8,
     "table1_nash_vs_baselines": _table1,
     "table3_layer_selection": _table3,
@@ -273,13 +273,13 @@ def _step_calls(t: TeacherConfig, device: str, student_batch: int) -> dict:
 
 def measure_steps(p: Profile, t: TeacherConfig, *, repeats: int = 3) -> StepTimes:
     """Median seconds of one training step of ``t`` (its shape, batch and lengths) and of one pruning step of a
-    student of it (``p.student.batch``), interleaved (see above)."""
+    student of it (``p.recipe(t.task).batch``), interleaved (see above)."""
     import torch
 
     from nashlib.speed import timing
 
     device = "cuda" if p.device == "cuda" and torch.cuda.is_available() else "cpu"
-    calls = _step_calls(t, device, p.student.batch)
+    calls = _step_calls(t, device, p.recipe(t.task).batch)
     summary = timing.summarize(timing.measure(calls, warmup=1, repeats=repeats, device=device))
     median = dict(zip(summary.config, summary.wall_median_s))
     return StepTimes(device, float(median["train"]), float(median["prune"]))
@@ -316,15 +316,15 @@ def render(p: Profile | str, only: Sequence[str] = (), times: dict[TeacherConfig
     data = pd.DataFrame(rows).groupby(["notebook", "kind", "task"], sort=False, as_index=False).sum()
     R = p.student
     lines = [f"profile {p.name} ({p.description})",
-             f"students: {R.steps} pruning + {R.finetune_steps} fine-tuning steps at batch {R.batch}, paired seeds "
-             f"{list(R.paired_seeds)}, Figure 8: {len(R.seeds)} seeds; teachers: at most their steps "
-             "(early stopping may end them sooner)", "",
+             f"students: paired seeds {list(R.paired_seeds)}, Figure 8: {len(R.seeds)} seeds; teachers: at most their "
+             "steps (early stopping may end them sooner)",
+             *(f"  {task}: {p.recipe(task).describe()}" for task in dict.fromkeys(data.task)), "",
              data.to_string(index=False, float_format=lambda v: f"{v:.2f}"), "",
              f"total: {int(data.models.sum())} models, {int(data.steps.sum()):,} optimizer steps"
              + ("" if times is None else f", about {_duration(data.hours.sum())}")]
     for k, st in (times or {}).items():
         lines.append(f"  {k.task} {k.init if k.init != 'scratch' else f'scratch d_model {k.d_model}'}: training "
-                     f"step {st.train_s:.3f} s (batch {k.batch}), pruning step {st.prune_s:.3f} s (batch {R.batch}), "
+                     f"step {st.train_s:.3f} s (batch {k.batch}), pruning step {st.prune_s:.3f} s (batch {p.recipe(k.task).batch}), "
                      f"measured on {st.device}")
     if times and any(st.device != p.device for st in times.values()):
         lines.append(f"  the profile runs on {p.device}; there is none here, so the steps were timed on the CPU")

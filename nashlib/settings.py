@@ -15,6 +15,8 @@ What a profile decides:
   replaces every teacher's ``init`` (a local ``save_pretrained`` folder or a hub name), so every notebook
   fine-tunes the same local teacher;
 - **student** (:class:`StudentRecipe`): how every pruning method prunes and fine-tunes, and the seeds;
+  :meth:`Profile.recipe` gives a task's recipe: with ``per_task_recipes`` (``paper``) the task's row of the
+  paper's Tables 8 / 9 (:data:`PAPER_RECIPES`, :func:`paper_student`), else ``student`` for every task;
 - **behaviours**: ``device`` (``"cuda"`` is required, not preferred), ``writes_figures`` (only this profile's
   figures go into the committed ``figures/``), ``waive_teacher_rule`` (micro teachers exist to exercise the
   code, not to be good), ``teacher_margin`` (the usable-teacher rule), ``budget_minutes`` (what the runner
@@ -42,8 +44,16 @@ import torch
 from nashlib.data import tasks
 from nashlib.env import seed_everything, set_threads
 
-__all__ = ["TeacherConfig", "StudentRecipe", "Profile", "PROFILES", "get", "names", "setting_names", "digest",
+__all__ = ["TeacherConfig", "StudentRecipe", "PaperRecipe", "PAPER_RECIPES", "PAPER_TASKS", "paper_student", "Profile",
+           "PROFILES", "get", "names", "setting_names", "digest",
            "parse_assignment", "load_settings_file", "check_parameter", "start"]
+
+
+# A field added to a recipe after figures were committed, whose default leaves every run as it was, is declared
+# ``_added(default)``: settings.digest leaves it out while it holds its default, so adding it does not make the
+# committed figures stale (a profile that sets it gets a new digest, as it should).
+def _added(default):
+    return dataclasses.field(default=default, metadata={"digest": "omit_default"})
 
 
 SELECTS = ("at_target", "last")  # nashlib.pruning.prune.SELECTS (a test keeps the two equal)
@@ -123,11 +133,16 @@ class TeacherConfig:
     eval_every: int = 0  # early stopping: score the held-out dev rows every this many steps (0: train all steps)
     patience: int = 0  # early stopping: stop after this many dev scores without a new best (the best is kept)
     dev_examples: int = 0  # early stopping: training rows held out (the split's last) as dev rows
+    # where the rows come from (nashlib.data.tasks.load_task): "local" (the staged files; the offline profiles),
+    # "auto" (the hub's real splits when it answers, the local files offline) or "hub"
+    source: str = _added("local")
 
     def __post_init__(self):
         for key, typ in typing.get_type_hints(TeacherConfig).items():
             check_parameter(key, getattr(self, key), typ, owner="TeacherConfig")
         tasks.get(self.task)  # an unknown task lists the known ones
+        if self.source not in tasks.SOURCES:
+            raise ValueError(f"TeacherConfig: source={self.source!r}; allowed: {', '.join(map(repr, tasks.SOURCES))}")
         for key in ("d_model", "d_kv", "num_heads", "d_ff", "encoder_layers", "decoder_layers", "eval_examples",
                     "max_source_len", "max_target_len", "batch", "steps", "beams"):
             if getattr(self, key) < 1:
@@ -148,6 +163,11 @@ class TeacherConfig:
                              f"eval_every <= steps")
         if self.max_grad_norm < 0:
             raise ValueError(f"TeacherConfig: max_grad_norm={self.max_grad_norm!r}; allowed: a number >= 0")
+
+    def rows(self, split: str, limit: int | None = None) -> tasks.TaskData:
+        """``split`` of this teacher's task from :attr:`source` (its first ``limit`` rows); every caller that
+        trains or scores on the teacher's task reads it here, so all of them read the same rows."""
+        return tasks.load_task(self.task, split, source=self.source, limit=limit)
 
 
 _SCRATCH_CPU = dict(d_model=128, d_kv=32, num_heads=4, d_ff=512, vocab_size=4000)  # see below
@@ -175,6 +195,11 @@ _SCRATCH_TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2,
 #   (dropout 0, clip 1.0, 39 minutes): it learns which words to write, not their order.
 # laptop / paper: the paper's tasks on pretrained T5 (Tables 8 and 9: AdamW 3e-5; NLG batch 4, 20 epochs on
 # SAMSum/TweetQA; NLU batch 32; max lengths 512/128 and 128/5).
+def _online(*teachers: TeacherConfig) -> tuple[TeacherConfig, ...]:
+    """The laptop / paper teachers read the hub's real splits when it answers, the staged files offline."""
+    return tuple(dataclasses.replace(t, source="auto") for t in teachers)
+
+
 _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
     "smoke": (
         TeacherConfig("sst2", **_SCRATCH_TINY, max_source_len=32, max_target_len=4, beams=1),
@@ -193,7 +218,7 @@ _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
         TeacherConfig("tweetqa", **_SCRATCH_CPU, eval_examples=300, max_source_len=96, max_target_len=16,
                       batch=16, steps=300, lr=1e-3, warmup_steps=30, beams=1, max_grad_norm=1.0),
     ),
-    "laptop": (
+    "laptop": _online(
         TeacherConfig("samsum", init="t5-small", eval_examples=200, max_source_len=512,
                       max_target_len=128, batch=8, steps=3000, lr=3e-4, warmup_steps=100),
         TeacherConfig("tweetqa", init="t5-small", eval_examples=300, max_source_len=256,
@@ -206,7 +231,7 @@ _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
         TeacherConfig("dolly", init="t5-small", eval_examples=200, max_source_len=256, max_target_len=256,
                       batch=8, steps=3000, lr=3e-4, warmup_steps=100),
     ),
-    "paper": (  # 20 epochs at batch 4 (SAMSum 14.7k rows, TweetQA 10.7k), 3 epochs on XSum
+    "paper": _online(  # 20 epochs at batch 4 (SAMSum 14.7k rows, TweetQA 10.7k), 3 epochs on XSum
         TeacherConfig("samsum", init="t5-base", eval_examples=818, max_source_len=512,
                       max_target_len=128, batch=4, steps=73_660, lr=3e-5, warmup_steps=0),
         TeacherConfig("tweetqa", init="t5-base", eval_examples=1086, max_source_len=512,
@@ -244,6 +269,11 @@ class StudentRecipe:
     paired_seeds: tuple[int, ...] = (0,)  # every other comparison: each model trained once per seed, paired by seed
     threads: int = 0  # torch threads while a student trains (0: the profile's); fixed, so re-runs are bit-identical
     select: str = "at_target"  # PruneConfig.select of every student: "at_target" (latest on-target step) | "last"
+    # fine-tuning until convergence (the paper: evaluate every N steps, keep the best validation checkpoint): score
+    # the student on the validation rows every this many fine-tuning steps, stop after finetune_patience scores
+    # without a new best or at finetune_steps, keep the best (0, 0: a fixed finetune_steps, the best not chosen)
+    finetune_eval_every: int = _added(0)
+    finetune_patience: int = _added(0)
 
     def __post_init__(self):
         for key, typ in typing.get_type_hints(StudentRecipe).items():
@@ -263,7 +293,20 @@ class StudentRecipe:
             raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
         if self.select not in SELECTS:
             raise ValueError(f"StudentRecipe: select={self.select!r}; allowed: {', '.join(map(repr, SELECTS))}")
+        every, patience = self.finetune_eval_every, self.finetune_patience  # checked together below
+        if (every or patience) and not (every >= 1 and patience >= 1 and every <= self.finetune_steps):
+            raise ValueError(f"StudentRecipe: finetune_eval_every={every}, finetune_patience={patience}; allowed: "
+                             f"both 0 (fine-tune all finetune_steps), or both >= 1 with finetune_eval_every <= "
+                             f"finetune_steps ({self.finetune_steps})")
 
+
+    def describe(self) -> str:
+        """The schedule in words, for a notebook's header: steps, warm-up, fine-tuning and how it ends."""
+        tune = f"{self.finetune_steps} fine-tuning steps"
+        if self.finetune_eval_every:
+            tune = (f"at most {tune} (validation every {self.finetune_eval_every}, the best kept, patience "
+                    f"{self.finetune_patience})")
+        return f"{self.steps} pruning steps (target warm-up {self.warmup_steps}), {tune}, batch {self.batch}"
 
 # Every recipe warms the target up over 80 % of the pruning steps (the paper: 16 of 20 epochs, Tables 8-9) and
 # keeps the latest step whose deterministic sparsity is on target (select="at_target", nashlib.pruning.prune).
@@ -298,6 +341,60 @@ _STUDENTS: dict[str, StudentRecipe] = {
                            mask_lr=0.01, reg_lr=0.01, batch=4, timing_batch=32,
                            seeds=tuple(range(20)), high_sparsity=0.9, paired_seeds=(0, 1, 2, 3, 4)),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# The paper's settings per task (Appendix D, Tables 8 and 9), as data
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaperRecipe:
+    """One group of the paper's Tables 8 (NLG) and 9 (NLU): how every task of the group is pruned and fine-tuned.
+    AdamW at 3e-5, reg lr 0.01 and lambda_enc = lambda_dec = 0.001 (PruneConfig's defaults) are common to all."""
+
+    epochs: int  # pruning epochs ("training epochs")
+    warmup_epochs: int  # epochs over which the target sparsity rises to its value
+    finetune_epochs: int  # fine-tuning epochs after pruning (at most: the best validation checkpoint is kept)
+    eval_every: int  # "evaluation steps": validation every this many steps
+    batch: int  # samples per update
+    max_source_len: int  # "max input length"
+    max_target_len: int  # "max target length" (to be generated)
+    lr: float = 3e-5
+    reg_lr: float = 0.01
+
+
+PAPER_RECIPES: dict[str, PaperRecipe] = {
+    "nlg_small": PaperRecipe(20, 16, 20, 1000, 4, 512, 128),  # TweetQA, SAMSum
+    "nlg_large": PaperRecipe(3, 2, 3, 1000, 4, 512, 128),  # XSum, CNN/DailyMail
+    "nlu_small": PaperRecipe(150, 120, 20, 20, 32, 128, 5),  # fewer than 1,000 training rows: CB, COPA
+    "nlu_middle": PaperRecipe(100, 80, 20, 50, 32, 128, 5),  # 1,000 to 10,000: MRPC, RTE, STS-B, CoLA, WiC, BoolQ
+    "nlu_high": PaperRecipe(20, 16, 20, 500, 32, 128, 5),  # more than 10,000: MNLI, QQP, QNLI, SST-2
+}
+# task -> (its group in Appendix D, the training rows of the split the paper used: the official train splits;
+# Dolly: its 15,011 rows less the 1k Gu et al. hold out, on Table 8's small-NLG recipe, as the paper gives none)
+PAPER_TASKS: dict[str, tuple[str, int]] = {
+    "samsum": ("nlg_small", 14_732), "tweetqa": ("nlg_small", 10_692), "dolly": ("nlg_small", 14_011),
+    "xsum": ("nlg_large", 204_045), "cnn_dailymail": ("nlg_large", 287_113),
+    "cb": ("nlu_small", 250), "copa": ("nlu_small", 400),
+    "mrpc": ("nlu_middle", 3_668), "rte": ("nlu_middle", 2_490), "stsb": ("nlu_middle", 5_749),
+    "cola": ("nlu_middle", 8_551), "wic": ("nlu_middle", 5_428), "boolq": ("nlu_middle", 9_427),
+    "qnli": ("nlu_high", 104_743), "sst2": ("nlu_high", 67_349),
+}
+PAPER_PATIENCE = 10  # ours (the paper trains every fine-tuning epoch): stop after 10 evaluations without a new best
+
+
+def paper_student(task: str, base: StudentRecipe) -> StudentRecipe:
+    """``base`` with the steps, warm-up, batch, learning rates and evaluation of ``task``'s row of Tables 8 / 9
+    (epochs turned into steps over the task's training rows); seeds, timing and the rest stay ``base``'s."""
+    if task not in PAPER_TASKS:
+        raise ValueError(f"task {task!r} has no row in the paper's Tables 8 / 9; allowed: {', '.join(PAPER_TASKS)}")
+    group, rows = PAPER_TASKS[task]
+    r = PAPER_RECIPES[group]
+    per_epoch = -(-rows // r.batch)  # updates per epoch (the last batch may be short)
+    finetune = r.finetune_epochs * per_epoch
+    return dataclasses.replace(base, steps=r.epochs * per_epoch, warmup_steps=r.warmup_epochs * per_epoch,
+                               finetune_steps=finetune, lr=r.lr, finetune_lr=r.lr, reg_lr=r.reg_lr, batch=r.batch,
+                               finetune_eval_every=min(r.eval_every, finetune), finetune_patience=PAPER_PATIENCE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +441,9 @@ class Profile:
     writes_figures: bool  # this profile's figures are the committed figures/ (one profile at most)
     workers: int  # processes that train students at once (each with student.threads threads); 1: in the notebook
     budget_minutes: int  # what `make figures` in this profile should take, cold; the runner warns past it
+    # each task's students follow its row of the paper's Tables 8 / 9 (paper_student; recipe(task)) instead of
+    # `student`'s steps, warm-up, batch, learning rates and evaluation (False: `student` for every task)
+    per_task_recipes: bool = _added(False)
 
     def __post_init__(self) -> None:
         owner = f"profile {self.name!r}"
@@ -395,6 +495,11 @@ class Profile:
                 return t
         raise ValueError(f"profile {self.name!r} has no teacher for task {task!r}; "
                          f"its tasks: {', '.join(self.tasks) or '(none)'}")
+
+    def recipe(self, task: str) -> StudentRecipe:
+        """How ``task``'s students are pruned and fine-tuned: its Tables 8 / 9 row with :attr:`per_task_recipes`
+        (a task the tables lack keeps :attr:`student`), else :attr:`student`."""
+        return paper_student(task, self.student) if self.per_task_recipes and task in PAPER_TASKS else self.student
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -464,6 +569,7 @@ _PAPER = dict(
     teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False, workers=1,
     pruning_tasks=("samsum", "tweetqa", "xsum"),  # not dolly: Table 2's teacher
     budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
+    per_task_recipes=True,  # Tables 8 / 9 per task; `student` keeps the seeds, timing batch and Figure 8's target
 )
 
 # The paper profile at tiny sizes on the CPU, for CI: its teachers are the paper's (same tasks, same hub names,
@@ -483,6 +589,7 @@ _REHEARSAL = dict(
                               "src_len", "new_tokens", "decoder_depths", "seq_lens", "layer_heads", "layer_d_ff",
                               "layer_batch", "memory_len", "min_sample_s", "profile_repeats", "alloc_repeats",
                               "waive_teacher_rule", "budget_minutes")},
+    per_task_recipes=False,  # a size: Tables 8 / 9's step counts are the paper's; the rehearsal's are a few steps
     teachers=tuple(dataclasses.replace(t, **_REHEARSAL_TEACHER) for t in _TEACHERS["paper"]),
     student=dataclasses.replace(_STUDENTS["paper"], steps=6, warmup_steps=5, finetune_steps=2, batch=4,
                                 timing_batch=2, seeds=(0, 1, 2), paired_seeds=(0, 1), threads=1),
@@ -557,8 +664,20 @@ def get(name: str, overrides: dict | None = None, **flat) -> Profile:
 def digest(p: Profile) -> str:
     """16 hex digits of the hash of every value of ``p`` (nested recipes included): what a figure records, so
     that an edit of ``settings.py`` that leaves this profile's values alone does not make its figures stale."""
-    text = json.dumps(dataclasses.asdict(p), sort_keys=True, default=repr)
+    text = json.dumps(_digest_values(p), sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _digest_values(obj):
+    """``dataclasses.asdict`` without the fields declared :func:`_added` that hold their default."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _digest_values(getattr(obj, f.name)) for f in fields(obj)
+                if not (f.metadata.get("digest") == "omit_default" and getattr(obj, f.name) == f.default)}
+    if isinstance(obj, (list, tuple)):
+        return [_digest_values(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _digest_values(v) for k, v in obj.items()}
+    return obj
 
 
 def parse_assignment(text: str) -> tuple[str, object]:

@@ -90,13 +90,14 @@ print(f"task: {TASK} = {TITLE} ({TASK_INFO.kind}, metric {TASK_INFO.metric}); " 
     "the profile's first generation task" if GENERATION else
     "the profile has no generation teacher, so this is its first task (the paper's is SAMSum, a summarisation task)"))
 
-SEED0 = P.student.paired_seeds[0]  # Table 1's first seed: the same two students
-NASH3 = lineup.nash_lineup(P.student, seed=SEED0)["NASH-3"]
-LINEUP = {"NASH-3": NASH3, "CoFi-T5": lineup.cofi_matched(
-    student(TEACHER, NASH3, P.student).report.model_actual, P.student, seed=SEED0)}
+R = P.recipe(TASK)  # the task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+SEED0 = R.paired_seeds[0]  # Table 1's first seed: the same two students
+NASH3 = lineup.nash_lineup(R, seed=SEED0)["NASH-3"]
+LINEUP = {"NASH-3": NASH3, "CoFi-T5": lineup.cofi_matched(student(TEACHER, NASH3, R).report.model_actual, R,
+                                                          seed=SEED0)}
 METHODS = ["NASH-3", "CoFi-T5"]
 DEPTH = {"NASH-3": 3, "CoFi-T5": None}  # decoder layers each configuration asks for (None: not fixed)
-STUDENTS = {m: summary.check_student(student(TEACHER, LINEUP[m], P.student), TEACHER, decoder_layers=DEPTH[m])
+STUDENTS = {m: summary.check_student(student(TEACHER, LINEUP[m], R), TEACHER, decoder_layers=DEPTH[m])
             for m in METHODS}
 tcfg = TEACHER.model.config
 print(f"teacher: {tcfg.num_layers} encoder and {tcfg.num_decoder_layers} decoder layers, {tcfg.num_heads} heads "

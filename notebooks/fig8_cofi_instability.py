@@ -72,8 +72,9 @@ if len(R.seeds) < 3:
 if not 0 < TOLERANCE < 1:
     raise ValueError(f"TOLERANCE={TOLERANCE!r}; allowed: 0 < tolerance < 1")
 print(f"profile {P.name}: CoFi-T5 at target {R.high_sparsity} and NASH-{NASH_DECODER_LAYERS} at encoder "
-      f"target {NASH_SPARSITY}, seeds {list(R.seeds)}; {R.steps} pruning steps "
-      f"(target warm-up {R.warmup_steps}), {R.finetune_steps} fine-tuning steps")
+      f"target {NASH_SPARSITY}, seeds {list(R.seeds)}")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -101,6 +102,7 @@ def configs(seed):
 # %%
 runs = []
 for name, teacher in TEACHERS.items():
+    R = P.recipe(name)  # configs() reads it
     if NASH_DECODER_LAYERS == 3 and NASH_SPARSITY == 0.3:  # the default comparison is Table 1's NASH-3
         assert lineup.nash(3, R, seed=0) == lineup.nash_lineup(R, seed=0)["NASH-3"]
     students.prefetch(teacher, [cfg for seed in R.seeds for cfg, _ in configs(seed).values()], R,
@@ -135,6 +137,7 @@ data[["title", "method", "seed", "target", "reached", "miss", "outcome", "model_
 from nashlib.experiments import traces
 
 for name, teacher in TEACHERS.items():
+    R = P.recipe(name)
     shown = {f"{method.split(' (')[0]}, seed {seed}": cfg for seed in R.seeds[:3]
              for method, (cfg, _) in configs(seed).items()}
     traces.trace_figure({k: traces.trace_of(teacher, c, R) for k, c in shown.items()}, tolerance=TOLERANCE, ncols=2,

@@ -70,8 +70,9 @@ if not DEPTHS or any(not isinstance(d, int) or d < 1 for d in DEPTHS):
     raise ValueError(f"DEPTHS={DEPTHS!r}; allowed: a non-empty list of integers >= 1")
 R = P.student
 SEEDS = list(R.paired_seeds)
-print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-d for d in {DEPTHS}, encoder target 0.3, {R.steps} "
-      f"pruning + {R.finetune_steps} fine-tuning steps; seeds {SEEDS}")
+print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-d for d in {DEPTHS}, encoder target 0.3; seeds {SEEDS}")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -100,6 +101,7 @@ def dense_baselines(t) -> dict:
 
 def nash_students(t) -> dict:
     """{d: [NASH-d at each seed]} of teacher ``t``, trained (P.workers at a time) or loaded, checked."""
+    R = P.recipe(t.config.task)
     cfgs = {d: [lineup.nash(d, R, seed=s) for s in SEEDS] for d in depths_of(t)}
     students.prefetch(t, [c for cs in cfgs.values() for c in cs], R, workers=P.workers)
     return {d: [summary.check_student(student(t, c, R), t, decoder_layers=d) for c in cs] for d, cs in cfgs.items()}

@@ -80,6 +80,7 @@ TEACHER_TABLE
 # %%
 LINEUPS, MODELS, TOKENIZERS, SCORES, rows = {}, {}, {}, {}, []
 for name, t in TEACHERS.items():
+    R = P.recipe(name)  # the profile's recipe (in paper, the task's row of Table 9)
     LINEUPS[name] = nlu.train_lineup(t, R, SEEDS, workers=P.workers)
     smalls = [nlu.small_model(t, s) for s in SEEDS]
     runs = {label: [summary.check_student(student(t, LINEUPS[name][s][label], R), t,

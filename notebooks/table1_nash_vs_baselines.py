@@ -96,8 +96,9 @@ for key, value in (("TEACHER_GAP", TEACHER_GAP), ("SPEED_MATCH", SPEED_MATCH), (
         raise ValueError(f"{key}={value!r}; allowed: 0 < value < 1")
 R = P.student
 SEEDS = list(R.paired_seeds)
-print(f"profile {P.name}: {R.steps} pruning steps (target warm-up {R.warmup_steps}), {R.finetune_steps} "
-      f"fine-tuning steps, seeds {SEEDS}; timing: batch {R.timing_batch}, {P.warmup} warm-up + {P.repeats} rounds")
+print(f"profile {P.name}: seeds {SEEDS}; timing: batch {R.timing_batch}, {P.warmup} warm-up + {P.repeats} rounds")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -135,6 +136,7 @@ def depth(label):
 
 def train_lineup(t):
     """{seed: {label: config}} of Table 1's pruned models on teacher ``t``: NASH first, then CoFi-T5 matched."""
+    R = P.recipe(t.config.task)
     configs = {s: lineup.nash_lineup(R, seed=s) for s in SEEDS}
     students.prefetch(t, [c for by_label in configs.values() for c in by_label.values()], R, workers=P.workers)
     for s in SEEDS:
@@ -146,6 +148,7 @@ def train_lineup(t):
 # %%
 LINEUPS, SMALL, MODELS, SCORES, rows = {}, {}, {}, {}, []
 for name, t in TEACHERS.items():
+    R = P.recipe(name)
     LINEUPS[name] = configs = train_lineup(t)
     SMALL[name] = smalls = [small_model(t, s) for s in SEEDS]
     runs = {label: [summary.check_student(student(t, configs[s][label], R), t, decoder_layers=depth(label))
@@ -187,7 +190,7 @@ data[["title", "model", "quality", "quality_lo", "quality_hi", "params_M", "targ
 from nashlib.experiments import traces
 
 for name, t in TEACHERS.items():
-    first = LINEUPS[name][SEEDS[0]]
+    first, R = LINEUPS[name][SEEDS[0]], P.recipe(name)
     traces.trace_figure({label: traces.trace_of(t, cfg, R) for label, cfg in first.items()},
                         tolerance=first["NASH-3"].tolerance,
                         kept={label: traces.kept_step(t, cfg, R) for label, cfg in first.items()},

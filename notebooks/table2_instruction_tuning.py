@@ -91,8 +91,8 @@ if CFG is None:
           "only); the laptop and paper profiles run this half")
 else:
     TEACHER = get_teacher(CFG)
-    LINEUP = instruct.train_lineup(TEACHER, P.student, SEEDS, workers=P.workers)
-    SETS = load_eval_sets(limit=CFG.eval_examples)  # the teacher's evaluation size (paper: every row)
+    LINEUP = instruct.train_lineup(TEACHER, P.recipe(CFG.task), SEEDS, workers=P.workers)
+    SETS = load_eval_sets(limit=CFG.eval_examples, source=CFG.source)  # the teacher's size and source (paper: every row)
     SCORES, ANSWERS = instruct.score_lineup(LINEUP, CFG, SETS)
     per_seed = summary.frame(LINEUP.rows)
     timed = comparison.time_lineup({k: v[0].model for k, v in LINEUP.runs.items()}, LINEUP.tokenizers, CFG, P)

@@ -84,9 +84,9 @@ if not isinstance(DECODER_LAYERS, int) or DECODER_LAYERS < 1:
 STRATEGIES = ["uniform", "uniform-paper", "low", "high", "l0"]
 R = P.student
 SEEDS = list(R.paired_seeds)
-print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS} with encoder target 0.3, "
-      f"{R.steps} pruning steps (target warm-up {R.warmup_steps}), {R.finetune_steps} fine-tuning steps; "
-      f"seeds {SEEDS}")
+print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS} with encoder target 0.3; seeds {SEEDS}")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -118,8 +118,9 @@ rules
 # by validation row.
 
 # %%
-def configs_of(seed: int) -> dict:
-    """{strategy: PruneConfig} at ``seed``: NASH-d_s with each rule; uniform is Table 1's NASH-d_s (cached once)."""
+def configs_of(seed: int, R=R) -> dict:
+    """{strategy: PruneConfig} at ``seed`` under recipe ``R``: NASH-d_s with each rule; uniform is Table 1's NASH-d_s
+    (cached once)."""
     cfgs = {s: lineup.nash(DECODER_LAYERS, R, selection=s, seed=seed) for s in STRATEGIES}
     named = lineup.nash_lineup(R, seed=seed)
     assert f"NASH-{DECODER_LAYERS}" not in named or cfgs["uniform"] == named[f"NASH-{DECODER_LAYERS}"]
@@ -132,8 +133,9 @@ def same_layers(t):
     return lambda s, cfg: cfg if s == "l0" else tuple(layers.select_layers(L, DECODER_LAYERS, s))
 
 
-ABLATIONS = {name: ablations.train_seeds(t, configs_of, R, SEEDS, workers=P.workers, same=same_layers(t),
-                                         shown="layers") for name, t in TEACHERS.items()}
+ABLATIONS = {name: ablations.train_seeds(t, lambda seed, r=P.recipe(name): configs_of(seed, r), P.recipe(name), SEEDS,
+                                         workers=P.workers, same=same_layers(t), shown="layers")
+             for name, t in TEACHERS.items()}
 REUSED = sorted({line for abls in ABLATIONS.values() for line in abls[0].reused()})
 print("\n".join(REUSED) or "every strategy picked different layers: no student reused")
 

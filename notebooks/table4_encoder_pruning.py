@@ -87,9 +87,10 @@ SEEDS = list(R.paired_seeds)
 DECODER_LAYERS = 4  # Table 4: a uniform 4-layer decoder for every row
 STRATEGIES = ["none", "uniform 0.25", "uniform 0.5", "L0 0.3", "L0 0.6"]  # the keys of nashlib.results.paper.TABLE4
 assert list(paper.TABLE4) == STRATEGIES
-print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS}, {R.steps} pruning steps "
-      f"(target warm-up {R.warmup_steps}), {R.finetune_steps} fine-tuning steps, seeds {SEEDS}; timing: "
+print(f"profile {P.name}: {len(TEACHERS)} teacher(s); NASH-{DECODER_LAYERS}, seeds {SEEDS}; timing: "
       f"{R.timing_batch} sources, {P.warmup} warm-up + {P.repeats} timed rounds")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -102,6 +103,7 @@ TEACHER_TABLE
 # %%
 def configs_of(t, seed: int = 0) -> tuple[dict, dict]:
     """({strategy: PruneConfig}, {strategy: encoder layers kept}) for teacher ``t`` at ``seed``."""
+    R = P.recipe(t.config.task)
     n = t.model.config.num_layers
     keep = {"none": n, "uniform 0.25": max(1, round(0.75 * n)), "uniform 0.5": max(1, round(0.5 * n)),
             "L0 0.3": n, "L0 0.6": n}
@@ -137,8 +139,8 @@ pd.DataFrame(plan)
 # labelled with the encoder sparsity the student *reached*.
 
 # %%
-ABLATIONS = {name: ablations.train_seeds(t, lambda seed, t=t: configs_of(t, seed)[0], R, SEEDS, workers=P.workers,
-                                         shown="sparsity") for name, t in TEACHERS.items()}
+ABLATIONS = {name: ablations.train_seeds(t, lambda seed, t=t: configs_of(t, seed)[0], P.recipe(name), SEEDS,
+                                         workers=P.workers, shown="sparsity") for name, t in TEACHERS.items()}
 REUSED = sorted({line for abls in ABLATIONS.values() for line in abls[0].reused()})
 print("\n".join(REUSED) or "no configuration repeats another: five students per task")
 

@@ -82,7 +82,9 @@ if not TEACHERS:
 if not 0 < TIE < 100:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 < tie < 100 (quality points)")
 print(f"profile {P.name}: {len(variants.VARIANTS)} variants x {len(R.paired_seeds)} seeds {list(R.paired_seeds)} x "
-      f"{len(TEACHERS)} teacher(s); {R.steps} pruning steps (target warm-up {R.warmup_steps})")
+      f"{len(TEACHERS)} teacher(s)")
+for name in TEACHERS:  # each task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
+    print(f"  {name}: {P.recipe(name).describe()}")
 TEACHER_TABLE
 
 # %% [markdown]
@@ -95,7 +97,7 @@ TEACHER_TABLE
 # target is 0: what the initialisation alone prunes.
 
 # %%
-RUNS = variants.run(TEACHERS, R, R.paired_seeds, workers=P.workers)
+RUNS = variants.run(TEACHERS, P.recipe, R.paired_seeds, workers=P.workers)  # each task's recipe
 data = variants.frame(RUNS)
 assert len(data) == len(TEACHERS) * len(R.paired_seeds) * len(variants.VARIANTS)
 data[["title", "variant", "seed", "reached", "missed", "start_expected", "quality", "params_M"]].round(4)
@@ -110,6 +112,7 @@ data[["title", "variant", "seed", "reached", "missed", "start_expected", "qualit
 
 # %%
 first = next(iter(TEACHERS.values()))
+R = P.recipe(first.config.task)
 nash3 = [v for v in variants.VARIANTS if v.decoder_layers == 3]
 shown = {v.name: variants.config(v, R, R.paired_seeds[0]) for v in nash3}
 traces.trace_figure({k: traces.trace_of(first, c, R) for k, c in shown.items()}, tolerance=0.01, ncols=3,

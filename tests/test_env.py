@@ -18,8 +18,9 @@ def test_seed_everything_repeats_draws():
 
 def test_run_info_has_what_a_reader_needs():
     info = env.run_info(profile="smoke")
-    for key in ("git_commit", "packages", "cpu", "torch_threads", "time_utc", "allocator_env"):
+    for key in ("git_commit", "packages", "cpu", "torch_threads", "time_utc", "allocator_env", "kernel_env"):
         assert key in info
+    assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # e.g. "AVX2", "AVX512"
     assert info["packages"]["torch"] == torch.__version__.split("+")[0] or info["packages"]["torch"].startswith(
         torch.__version__.split("+")[0])
     json.dumps(info, default=str)

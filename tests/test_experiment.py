@@ -206,3 +206,14 @@ def test_prefetch_in_two_worker_processes_gives_the_students_trained_here(tiny_t
         assert pooled.info.predictions == here.info.predictions
         for (k, a), b in zip(pooled.model.state_dict().items(), here.model.state_dict().values()):
             assert torch.equal(a, b), k  # the same threads, the same float sums: the same weights
+
+
+def test_student_fine_tuned_until_convergence_keeps_its_best_validation_step(tiny_teacher, tmp_path):
+    r = recipe(finetune_steps=6, finetune_eval_every=2, finetune_patience=1)
+    s = ex.student(tiny_teacher, lineup.nash(2, r), r, tmp_path, progress=False)
+    curve = s.info.finetune_dev_curve
+    assert [c.step for c in curve][:1] == [2] and all(c.step % 2 == 0 for c in curve)
+    assert s.info.finetune_best_step == max(curve, key=lambda c: c.loss).step
+    assert len(s.info.finetune_curve) in (4, 6)  # stopped after one score without a new best, or ran all 6
+    plain = ex.student(tiny_teacher, lineup.nash(2, recipe()), recipe(), tmp_path, progress=False)
+    assert plain.info.finetune_dev_curve == [] and plain.info.finetune_best_step == 0

@@ -98,8 +98,11 @@ def test_report_gathers_findings_from_run_info(tmp_path):
     text = path.read_text()
     assert ("| Figure 3 | c\\|laim | p | o | **partly holds** | faster: 2.43 [2.1, 2.7], n=5 x 872 rows (holds); "
             "layers: 9 (point value, n=1) (does not hold) |") in text
-    assert "| [figA](figA.png) | cpu | Some CPU, 2 threads |" in text
+    assert "| [figA](figA.png) | cpu | Some CPU, 2 threads |" in text  # made before run info had the ISA
     assert "commit(s) abc" in text
+    info = json.loads((tmp_path / "figA.json").read_text())
+    (tmp_path / "figA.json").write_text(json.dumps({**info, "cpu_capability": "AVX512"}))
+    assert "| [figA](figA.png) | cpu | Some CPU (AVX512), 2 threads |" in report.write_report(tmp_path).read_text()
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="bad.json: not a readable run-info JSON"):
         report.collect(tmp_path)

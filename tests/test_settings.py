@@ -163,3 +163,46 @@ def test_student_select_options_are_prunes():
     assert set(settings.SELECTS) == set(prune.SELECTS)
     with pytest.raises(ValueError, match="select='best'; allowed"):
         settings.get("cpu", {"student.select": "best"})
+
+
+def test_data_source_is_local_offline_profiles_and_auto_online_ones():
+    assert {t.source for p in ("smoke", "cpu") for t in profiles.get(p).teachers} == {"local"}
+    assert {t.source for p in ("laptop", "paper", "rehearsal") for t in profiles.get(p).teachers} == {"auto"}
+    with pytest.raises(ValueError, match="source='web'; allowed: 'auto', 'local', 'hub'"):
+        profiles.get("cpu", {"teachers.sst2.source": "web"})
+
+
+def test_added_fields_leave_the_digest_alone_until_set():
+    cpu = profiles.get("cpu")
+    values = profiles._digest_values(cpu)
+    assert "source" not in values["teachers"][0] and "finetune_eval_every" not in values["student"]
+    assert "steps" in values["student"]  # an ordinary field is always in
+    for change in ({"teachers.sst2.source": "auto"}, {"student.finetune_eval_every": 25,
+                                                     "student.finetune_patience": 2}):
+        assert profiles.digest(profiles.get("cpu", change)) != profiles.digest(cpu), change
+
+
+@pytest.mark.parametrize("every,patience", [(5, 0), (0, 2), (999, 1)])
+def test_student_stopping_fields_come_together(every, patience):
+    with pytest.raises(ValueError, match="finetune_eval_every=.*allowed: both 0"):
+        profiles.get("cpu", {"student.finetune_eval_every": every, "student.finetune_patience": patience})
+
+
+def test_paper_profile_follows_tables_8_and_9_per_task():
+    p = profiles.get("paper")
+    samsum, xsum, rte, cb = (p.recipe(t) for t in ("samsum", "xsum", "rte", "cb"))
+    assert (samsum.steps, samsum.warmup_steps, samsum.finetune_steps, samsum.batch) == (73_660, 58_928, 73_660, 4)
+    assert samsum.steps == 20 * -(-14_732 // 4) and xsum.steps == 3 * -(-204_045 // 4)  # 20 / 3 epochs at batch 4
+    assert xsum.warmup_steps == 2 * -(-204_045 // 4) and xsum.finetune_eval_every == 1000
+    assert (rte.batch, rte.steps, rte.warmup_steps, rte.finetune_eval_every) == (32, 100 * 78, 80 * 78, 50)
+    assert (cb.steps, cb.warmup_steps, cb.finetune_steps, cb.finetune_eval_every) == (150 * 8, 120 * 8, 20 * 8, 20)
+    assert {r.lr for r in (samsum, xsum, rte, cb)} == {3e-5} and {r.reg_lr for r in (samsum, rte)} == {0.01}
+    assert samsum.paired_seeds == p.student.paired_seeds and samsum.seeds == p.student.seeds  # seeds stay the profile's
+    for name in ("smoke", "cpu", "rehearsal"):  # one recipe for every task there
+        q = profiles.get(name)
+        assert all(q.recipe(t.task) == q.student for t in q.teachers)
+    off = profiles.get("paper", per_task_recipes=False)
+    assert off.recipe("samsum") == off.student
+    with pytest.raises(ValueError, match="task 'sst2_frequent' has no row in the paper's Tables 8 / 9"):
+        profiles.paper_student("sst2_frequent", p.student)
+    assert "at most 73660 fine-tuning steps (validation every 1000, the best kept" in samsum.describe()

@@ -222,6 +222,34 @@ def test_auto_falls_back_to_the_hub_without_a_local_copy(tmp_path, monkeypatch, 
     assert load_task(task, "validation").source == "local"  # the staged copy wins when present
 
 
+def test_auto_reads_the_hub_when_it_answers_even_with_a_local_copy(tmp_path, monkeypatch, caplog):
+    path = tmp_path / "rte.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in _rte_rows()[:2]))
+    task = dataclasses.replace(tasks.get("rte"), hub=HubSource("json", data_files={"validation": str(path)}))
+    monkeypatch.setattr(tasks, "hub_reachable", lambda: True)  # online: the paper's real split, not the staged one
+    with caplog.at_level("INFO", logger="nashlib.data.tasks"):
+        data = load_task(task, "validation")
+    assert data.source == "hub" and len(data) == 2 and "the hub answers" in caplog.text
+    assert load_task(task, "validation", source="local").source == "local"  # asked for by name: the staged copy
+    monkeypatch.setattr(tasks, "hub_reachable", lambda: False)
+    assert load_task(task, "validation").source == "local"
+
+
+def test_hub_reachable_is_false_offline_without_asking(monkeypatch):
+    import huggingface_hub
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("offline mode must not ask the network")
+
+    monkeypatch.setattr(huggingface_hub, "get_session", no_request)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        with monkeypatch.context() as m:
+            m.setenv(var, "1")
+            tasks.hub_reachable.cache_clear()
+            assert tasks.hub_reachable() is False
+    tasks.hub_reachable.cache_clear()
+
+
 def test_hub_derivation_and_errors(tmp_path):
     path = tmp_path / "dolly.jsonl"
     rows = [{"instruction": f"Say {i}.", "context": "" if i % 2 else f"ctx {i}", "response": str(i),

@@ -15,8 +15,12 @@ formatter turns it into text pairs:
 - ``local``: the datasets' original distribution files in ``NASH_DATA_DIR`` (default
   ``../shared/data`` beside the repository, laid out as described in its ``SOURCES.md``), parsed
   into the hub's column names and label integers, then ``datasets.Dataset.from_list``.
-- ``auto`` (the default): local when the split can be read locally, else the hub. ``TaskData.source``
-  says which was used, and the choice is logged.
+- ``auto`` (the default): the hub when it answers (:func:`hub_reachable`), so that a machine with internet
+  trains and scores on the paper's real splits; offline (``HF_HUB_OFFLINE=1``, or no answer) the local copy,
+  and the hub path (a ``datasets`` cache) only for a task with none. ``TaskData.source`` says which was used,
+  the choice is logged, and every teacher's run info records it (``TeacherInfo.train`` / ``validation``).
+  The offline profiles (``smoke``, ``cpu``) ask for ``local`` by name (``TeacherConfig.source``): their
+  figures come from the staged files whether or not the machine is online.
 
 Splits are ``train``, ``validation`` and, where the official test split has references, ``test``;
 the paper reports validation scores. Where a source lacks a split, a :class:`Derived` rule cuts
@@ -56,7 +60,9 @@ from nashlib.env import REPO_ROOT
 __all__ = ["Task", "samsum_turns", "sst2_content", "sst2_frequent", "sst2_frequent_words", "FUNCTION_WORDS",
            "FREQUENT_MIN_PHRASES", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
            "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError",
-           "DataFileError"]
+           "DataFileError", "hub_reachable", "SOURCES"]
+
+SOURCES = ("auto", "local", "hub")  # load_task(source=...)
 
 log = logging.getLogger(__name__)
 
@@ -592,6 +598,24 @@ def _local_plan(task: Task, split: str, root: Path | None, derive: bool):
     return (specs, rule), None
 
 
+@functools.cache
+def hub_reachable(timeout: float = 5.0) -> bool:
+    """Whether the Hugging Face hub answers, asked once per process: False under ``HF_HUB_OFFLINE=1`` (or
+    ``HF_DATASETS_OFFLINE=1``) without asking, else one request to the endpoint's dataset listing."""
+    import huggingface_hub
+
+    flags = [os.environ.get(k, "").upper() for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")]
+    if huggingface_hub.is_offline_mode() or any(f in ("1", "ON", "YES", "TRUE") for f in flags):
+        return False
+    from huggingface_hub import constants, get_session
+
+    try:
+        return get_session().get(f"{constants.ENDPOINT}/api/datasets?limit=1", timeout=timeout).status_code < 500
+    except Exception as exc:  # no network, DNS, proxy: offline for this process
+        log.info("the Hugging Face hub does not answer (%s): local copies are used", exc)
+        return False
+
+
 def _no_local(task: Task, split: str, why: str) -> NoLocalCopyError:
     return NoLocalCopyError(f"task {task.name!r} split {split!r} cannot be read offline: {why}. Online it is read "
                             f"from the {task.hub.describe()} (load_task(..., source='hub')).")
@@ -690,21 +714,25 @@ def load_task(name: str | Task, split: str = "validation", *, source: str = "aut
     if split not in task.splits:
         why = " (the official test split has no references)" if split == "test" else ""
         raise ValueError(f"task {task.name!r}: unknown split {split!r}{why}; allowed: {', '.join(task.splits)}")
-    if source not in ("auto", "local", "hub"):
-        raise ValueError(f"source={source!r}; allowed: 'auto', 'local', 'hub'")
+    if source not in SOURCES:
+        raise ValueError(f"source={source!r}; allowed: {', '.join(map(repr, SOURCES))}")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(f"limit={limit!r}; allowed: None or an integer >= 1")
 
-    root = data_dir() if source != "hub" else None
-    plan, why = _local_plan(task, split, root, derive) if source != "hub" else (None, "")
+    online = source == "auto" and hub_reachable()
+    root = data_dir() if source != "hub" and not online else None
+    plan, why = _local_plan(task, split, root, derive) if root is not None else (None, "")
     if source == "local" and plan is None:
         raise _no_local(task, split, why)
     if plan is not None:
+        if source == "auto":
+            log.info("%s/%s: the hub is offline; reading the local copy", task.name, split)
         raw, origin, derived = _load_local(task, split, root, plan)
         used = "local"
     else:
         if source == "auto":
-            log.info("%s/%s: no local copy (%s); reading the %s", task.name, split, why, task.hub.describe())
+            log.info("%s/%s: %s; reading the %s", task.name, split,
+                     "the hub answers" if online else f"no local copy ({why})", task.hub.describe())
         raw, origin, derived = _load_hub(task, split)
         used = "hub"
     if limit is not None:

@@ -200,7 +200,7 @@ def time_arms(ab: Ablation, *, sources: int, beams: int, warmup: int, repeats: i
     time, the mean new tokens, and the call's shape.
     """
     t, cfg = ab.teacher, ab.teacher.config
-    texts = list(tasks.load_task(cfg.task, "validation", limit=sources).dataset["source"])
+    texts = list(cfg.rows("validation", sources).dataset["source"])
     models = {"teacher": t.model, **{a.strategy: a.student.model for a in ab.arms}}
     speed = time_generation(models, t.tokenizer, texts, max_source_len=cfg.max_source_len,
                             new_tokens=cfg.max_target_len, beams=beams, warmup=warmup, repeats=repeats,

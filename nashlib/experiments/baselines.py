@@ -91,8 +91,8 @@ def usable(t: Teacher, margin: float = 0.10) -> TeacherCheck:
     The teachers notebook applies this rule, and the pruning notebooks prune only the teachers that pass it.
     """
     cfg = t.config
-    train = tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None)
-    valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
+    train = cfg.rows("train", cfg.train_examples or None)
+    valid = cfg.rows("validation", cfg.eval_examples)
     if len(valid) != len(t.info.predictions):
         raise ValueError(f"teacher {t.folder}: {len(t.info.predictions)} cached predictions, {len(valid)} validation "
                          "rows now; the cached predictions belong to another validation set")

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from nashlib.data import tasks
 from nashlib.experiments.generation import time_generation
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
@@ -59,7 +58,7 @@ def time_lineup(models: dict[str, object], tokenizer, cfg: TeacherConfig, profil
     name). Returns one row per model with the ``task`` beside ``speedup``, its quartiles, ``wall_median_s``,
     the encoder's and the decoder's median time, the mean new tokens and ``source_tokens``.
     """
-    sources = list(tasks.load_task(cfg.task, "validation", limit=profile.student.timing_batch).dataset["source"])
+    sources = list(cfg.rows("validation", profile.student.timing_batch).dataset["source"])
     out = time_generation(models, tokenizer, sources, max_source_len=cfg.max_source_len,
                           new_tokens=cfg.max_target_len, beams=profile.beams, warmup=profile.warmup,
                           repeats=profile.repeats, baseline=baseline, until_done=True)

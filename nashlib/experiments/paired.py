@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nashlib.data import metrics, tasks
+from nashlib.data import metrics
 from nashlib.experiments.teachers import Teacher
 from nashlib.results import verdicts as V
 
@@ -35,7 +35,7 @@ def references(teacher: Teacher) -> list[list[str]]:
     name = str(teacher.folder)
     if name not in _REFS:
         cfg = teacher.config
-        valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
+        valid = cfg.rows("validation", cfg.eval_examples)
         _REFS[name] = [list(r) for r in valid.dataset["references"]]
     return _REFS[name]
 

@@ -30,6 +30,7 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from nashlib.data import tasks
 from nashlib.env import REPO_ROOT, threads
 from nashlib.experiments.generation import generate_texts, score
 from nashlib.experiments.records import CurvePoint, PrunePoint, Sample, Scores, prune_trace, samples
+from nashlib.experiments import teachers
 from nashlib.experiments.teachers import Teacher
 from nashlib.pruning.prune import PruneConfig, PruneReport, prune
 from nashlib.settings import StudentRecipe
@@ -66,6 +68,10 @@ class StudentInfo(Record):
     finetune_curve: list[CurvePoint]
     samples: list[Sample]
     predictions: list[str]  # one per validation row
+    # fine-tuning until convergence (recipe.finetune_eval_every): the validation score at each evaluation (``loss``
+    # holds it) and the fine-tuning step whose weights were kept (0: the last step; no evaluation)
+    finetune_dev_curve: list[CurvePoint] = dataclasses.field(default_factory=list)
+    finetune_best_step: int = 0
 
 
 @dataclass
@@ -94,7 +100,8 @@ def finetune_config(cfg: PruneConfig, recipe: StudentRecipe) -> FinetuneConfig |
     if not recipe.finetune_steps:
         return None
     return FinetuneConfig(steps=recipe.finetune_steps, lr=recipe.finetune_lr, distill_weight=1.0, seed=cfg.seed,
-                          checkpoint_every=max(1, recipe.finetune_steps // 4))
+                          checkpoint_every=max(1, recipe.finetune_steps // 4), eval_every=recipe.finetune_eval_every,
+                          patience=recipe.finetune_patience)
 
 
 def student_run(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str | os.PathLike | None = None
@@ -124,7 +131,7 @@ def _evaluate(teacher: Teacher, cfg, recipe, model, pruned, history, seconds, pr
     """Score the reloaded student on the teacher's validation rows: its :class:`StudentInfo`."""
     tcfg, (report, prune_history), (prune_s, train_s) = teacher.config, pruned, seconds
     t0 = time.perf_counter()
-    valid = tasks.load_task(tcfg.task, "validation", limit=tcfg.eval_examples)  # the teacher's rows
+    valid = tcfg.rows("validation", tcfg.eval_examples)  # the teacher's rows
     preds = generate_texts(model, teacher.tokenizer, list(valid.dataset["source"]), max_source_len=tcfg.max_source_len,
                            max_new_tokens=tcfg.max_target_len, beams=tcfg.beams, progress=progress)
     return StudentInfo(
@@ -134,7 +141,15 @@ def _evaluate(teacher: Teacher, cfg, recipe, model, pruned, history, seconds, pr
         eval_seconds=round(time.perf_counter() - t0, 1),
         prune_curve=prune_trace(prune_history),
         finetune_curve=[CurvePoint(r["step"], r["loss"]) for r in history],
+        finetune_dev_curve=[CurvePoint(r["step"], r["dev"]) for r in history if "dev" in r],
+        finetune_best_step=_best_step(history),
         samples=samples(valid.dataset["source"], preds, valid.dataset["target"], 5), predictions=preds)
+
+
+def _best_step(history: list[dict]) -> int:
+    """The fine-tuning step whose weights were kept: the first best validation score (0 without evaluations)."""
+    scored = [r for r in history if "dev" in r]
+    return max(scored, key=lambda r: r["dev"])["step"] if scored else 0
 
 
 def student(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root: str | os.PathLike | None = None, *,
@@ -195,7 +210,7 @@ def _training_rows(teacher: Teacher):
     name = str(teacher.folder)
     if name not in _ROWS:
         tcfg = teacher.config
-        train = tasks.load_task(tcfg.task, "train", limit=tcfg.train_examples or None)
+        train = tcfg.rows("train", tcfg.train_examples or None)
         _ROWS.clear()  # one teacher's rows at a time: a notebook works through its teachers in turn
         _ROWS[name] = train, tasks.encode(train, teacher.tokenizer, tcfg.max_source_len, tcfg.max_target_len)
     return _ROWS[name]
@@ -216,8 +231,12 @@ def _train(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, run: Run, 
     model, report, prune_history = pruned
     prune_s, history = time.perf_counter() - t0, []
     if ft is not None:  # the fine-tuning batches continue the epoch order where pruning stopped
+        evaluate = None
+        if ft.eval_every:  # the paper keeps the best checkpoint on the validation rows it reports (CoFi's trainer)
+            valid = tcfg.rows("validation", tcfg.eval_examples)
+            evaluate = teachers.scorer(tcfg, tokenizer, valid)
         history = finetune(model, lambda step: data(cfg.steps + step), ft, run.folder, teacher=teacher.model,
-                           stop_after=stop_after, progress=progress)
+                           evaluate=evaluate, stop_after=stop_after, progress=progress)
         if history is None:
             return None
     run.save("model", model.eval(), tokenizer)

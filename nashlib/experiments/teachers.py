@@ -42,7 +42,7 @@ from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
 from nashlib.training.runs import Identity, Record, Run, code_version, key
 
-__all__ = ["Teacher", "TeacherInfo", "get_teacher", "teacher_dir", "teacher_run", "train_tokenizer",
+__all__ = ["Teacher", "TeacherInfo", "get_teacher", "teacher_dir", "teacher_run", "train_tokenizer", "scorer",
            "load_tokenizer"]
 
 
@@ -113,7 +113,7 @@ def _scratch(cfg: TeacherConfig, run: Run, train: tasks.TaskData):
     return tokenizer, T5ForConditionalGeneration(config)
 
 
-def _scorer(cfg: TeacherConfig, tokenizer, data: tasks.TaskData, progress: bool = False):
+def scorer(cfg: TeacherConfig, tokenizer, data: tasks.TaskData, progress: bool = False):
     """``model -> the task's main metric on data``, generated as the teacher is scored (its beams and limits)."""
     def main_score(model) -> float:
         preds = generate_texts(model, tokenizer, list(data.dataset["source"]), max_source_len=cfg.max_source_len,
@@ -174,8 +174,8 @@ def _train(cfg: TeacherConfig, run: Run, progress: bool, stop_after: int | None)
     t0 = time.perf_counter()
     if cfg.init != "scratch":  # first, so that a missing model fails before any data is read or folder made
         tokenizer, model = load_tokenizer(cfg.init), load(cfg.init)
-    train, dev = _hold_out(cfg, tasks.load_task(cfg.task, "train", limit=cfg.train_examples or None))
-    valid = tasks.load_task(cfg.task, "validation", limit=cfg.eval_examples)
+    train, dev = _hold_out(cfg, cfg.rows("train", cfg.train_examples or None))
+    valid = cfg.rows("validation", cfg.eval_examples)
     data = [list(train.dataset["source"]), list(train.dataset["target"])]  # the rows it learns from
     run.begin(cfg, identity=Identity.of(cfg, model=None if cfg.init == "scratch" else model, data=data))
     torch.manual_seed(cfg.seed)  # the initial weights of a scratch model
@@ -186,7 +186,7 @@ def _train(cfg: TeacherConfig, run: Run, progress: bool, stop_after: int | None)
                         warmup_steps=cfg.warmup_steps, schedule="linear", max_grad_norm=cfg.max_grad_norm,
                         eval_every=cfg.eval_every, patience=cfg.patience)
     history = finetune(model, batches(encoded, cfg.batch, cfg.seed, tokenizer.pad_token_id), ft, run.folder,
-                       evaluate=_scorer(cfg, tokenizer, dev) if dev else None, stop_after=stop_after,
+                       evaluate=scorer(cfg, tokenizer, dev) if dev else None, stop_after=stop_after,
                        progress=progress)
     if history is None:
         return None

@@ -11,7 +11,7 @@ pairs each variant with its comparator seed by seed, which is what the verdicts 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,12 +87,13 @@ def _run(v: Variant, seed: int, s: Student, teacher: Teacher) -> VariantRun:
                       trace[0].expected_sparsity, teacher.scores.main * 100)
 
 
-def run(teachers: Mapping[str, Teacher], recipe: StudentRecipe, seeds: Sequence[int],
+def run(teachers: Mapping[str, Teacher], recipe_of: Callable[[str], StudentRecipe], seeds: Sequence[int],
         variants: Sequence[Variant] = VARIANTS, *, workers: int = 1) -> list[VariantRun]:
     """Every variant on every teacher at every seed: trained (``workers`` processes at a time) or loaded,
-    checked, recorded."""
+    checked, recorded. ``recipe_of(task)`` is the task's recipe (``Profile.recipe``)."""
     runs = []
     for teacher in teachers.values():
+        recipe = recipe_of(teacher.config.task)
         prefetch(teacher, [config(v, recipe, seed) for seed in seeds for v in variants], recipe, workers=workers)
         for seed in seeds:
             for v in variants:

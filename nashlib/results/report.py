@@ -164,7 +164,8 @@ def collect(out_dir: str | os.PathLike) -> list[ReportRow]:
             raise ValueError(f"{path}: not a readable run-info JSON ({err})") from err
         if not isinstance(info, dict):
             continue
-        hardware = info.get("gpu") or f"{info.get('cpu', '?')}, {info.get('torch_threads', '?')} threads"
+        isa = f" ({info['cpu_capability']})" if info.get("cpu_capability") else ""  # not in figures made before it
+        hardware = info.get("gpu") or f"{info.get('cpu', '?')}{isa}, {info.get('torch_threads', '?')} threads"
         figure, commit, when = info.get("figure", path.stem), info.get("git_commit", "?"), info.get("time_utc", "?")
         stale = _stale(figure, commit, when, runs, info) if info.get("findings") else ""
         for f in info.get("findings", []):

@@ -115,7 +115,7 @@ def table1_students(profile) -> Learned:
 
     teachers, _ = baselines.pruning_teachers(profile)
     task = next(iter(teachers))
-    t, recipe = teachers[task], profile.student
+    t, recipe = teachers[task], profile.recipe(task)
     seed = recipe.paired_seeds[0]
     found = {label: student(t, cfg, recipe) for label, cfg in lineup.nash_lineup(recipe, seed=seed).items()}
     found["CoFi-T5"] = student(t, lineup.cofi_matched(found["NASH-3"].report.model_actual, recipe, seed=seed), recipe)
