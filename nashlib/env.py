@@ -44,6 +44,27 @@ def allocator_env(environ: dict | None = None, *, system: str | None = None) -> 
     return out
 
 
+# Variables that choose which CPU kernels torch (ATen), MKL and oneDNN run; recorded in run info when set.
+KERNEL_VARS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+# The kernels a profile may pin (Profile.kernel_isa): the instruction set the kernels dispatch to decides the bits
+# a CPU run trains (README: the cpu teacher trained on an AVX-512 machine with these set scores 0.8167788883780369,
+# the very number the AVX2-only machine gave; unpinned, 0.8172285542017939). Read once, at process start-up.
+KERNEL_SETTINGS = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                            "ONEDNN_MAX_CPU_ISA": "AVX2"}}
+
+
+def kernel_env(isa: str, environ: dict | None = None, *, machine: str | None = None) -> dict[str, str]:
+    """``environ`` (default ``os.environ``) plus :data:`KERNEL_SETTINGS` of ``isa`` ("" adds none), for a child
+    process; only on x86-64 (the settings name x86 instruction sets), and a variable the user set keeps its value."""
+    out = dict(os.environ if environ is None else environ)
+    if isa and isa not in KERNEL_SETTINGS:
+        raise ValueError(f"kernel isa={isa!r}; allowed: '' (the CPU's own) or {', '.join(map(repr, KERNEL_SETTINGS))}")
+    if isa and (machine or platform.machine()).lower() in ("x86_64", "amd64"):
+        for key, value in KERNEL_SETTINGS[isa].items():
+            out.setdefault(key, value)
+    return out
+
+
 def allocator_settings() -> dict:
     """The allocator variables this process started with, and whether :data:`ALLOCATOR_SETTINGS` were active.
 
@@ -120,8 +141,6 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-# variables that choose which CPU kernels torch, MKL and oneDNN run (recorded when set)
-KERNEL_VARS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
 
 
 def run_info(**extra) -> dict:

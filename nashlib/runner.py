@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nashlib import settings
-from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text
+from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text, kernel_env
 from nashlib.results.report import dependencies, record_run, write_report
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -136,10 +136,11 @@ def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:
 
 
 @contextlib.contextmanager
-def kernel_environment():
-    """``os.environ`` with the allocator settings added, for the kernels started inside; restored on exit."""
+def kernel_environment(kernel_isa: str = ""):
+    """``os.environ`` with the allocator settings and the profile's pinned CPU kernels (``Profile.kernel_isa``)
+    added, for the kernels started inside; restored on exit."""
     saved = dict(os.environ)
-    os.environ.update(allocator_env())
+    os.environ.update(kernel_env(kernel_isa, allocator_env()))
     try:
         yield
     finally:
@@ -165,7 +166,7 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
     executed.mkdir(parents=True, exist_ok=True)
     outcomes = []
     bar = tqdm(names, desc=f"notebooks ({profile})", unit="nb", disable=not progress)
-    with kernel_environment():  # kernels inherit os.environ; glibc reads the settings at their start
+    with kernel_environment(p.kernel_isa):  # kernels inherit os.environ; glibc and torch read it at their start
         for name in bar:
             bar.set_postfix_str(name)
             if not force and is_current(name, profile, out, overrides):

@@ -42,6 +42,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from nashlib.data import tasks
+from nashlib import env
 from nashlib.env import seed_everything, set_threads
 
 __all__ = ["TeacherConfig", "StudentRecipe", "PaperRecipe", "PAPER_RECIPES", "PAPER_TASKS", "paper_student", "Profile",
@@ -444,6 +445,9 @@ class Profile:
     # each task's students follow its row of the paper's Tables 8 / 9 (paper_student; recipe(task)) instead of
     # `student`'s steps, warm-up, batch, learning rates and evaluation (False: `student` for every task)
     per_task_recipes: bool = _added(False)
+    # CPU kernels every notebook kernel of this profile starts with (env.KERNEL_SETTINGS; "": the CPU's own). The
+    # committed cpu figures pin AVX2, so that machines with AVX-512 train the bits an AVX2 machine trains (README)
+    kernel_isa: str = _added("")
 
     def __post_init__(self) -> None:
         owner = f"profile {self.name!r}"
@@ -452,6 +456,8 @@ class Profile:
             object.__setattr__(self, "teachers", tuple(dataclasses.replace(t, init=self.teacher_init)
                                                        for t in self.teachers))
         self._check_timing(owner)
+        if self.kernel_isa not in ("", "avx2"):
+            raise ValueError(f"{owner}: kernel_isa={self.kernel_isa!r}; allowed: '' (the CPU's own kernels), 'avx2'")
         if not 0 <= self.teacher_margin < 1:
             raise ValueError(f"{owner}: teacher_margin={self.teacher_margin!r}; allowed: 0 <= margin < 1")
         for key in ("budget_minutes", "workers"):
@@ -545,6 +551,7 @@ _CPU = dict(
     teachers=_TEACHERS["cpu"], student=_STUDENTS["cpu"], teacher_init="", teacher_margin=0.10,
     pruning_tasks=("sst2_frequent",),  # one task: paired seeds for every model fit the 2-hour budget (README)
     waive_teacher_rule=False, writes_figures=True, workers=2, budget_minutes=120,
+    kernel_isa="avx2",  # the figures' bits on every x86-64 CPU with AVX2 (runner: kernel environment; start checks)
 )
 
 _LAPTOP = dict(
@@ -555,6 +562,7 @@ _LAPTOP = dict(
     teachers=_TEACHERS["laptop"], student=_STUDENTS["laptop"], writes_figures=False, workers=1,
     pruning_tasks=("samsum", "tweetqa", "rte", "cb"),  # not dolly: Table 2's teacher
     budget_minutes=24 * 60,  # rough: a day of laptop CPU for the hub t5-small teachers and students
+    kernel_isa="",  # a laptop's own kernels
 )
 
 _PAPER = dict(
@@ -569,6 +577,7 @@ _PAPER = dict(
     teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False, workers=1,
     pruning_tasks=("samsum", "tweetqa", "xsum"),  # not dolly: Table 2's teacher
     budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
+    kernel_isa="",
     per_task_recipes=True,  # Tables 8 / 9 per task; `student` keeps the seeds, timing batch and Figure 8's target
 )
 
@@ -716,6 +725,20 @@ def load_settings_file(path) -> dict:
     return data
 
 
+def _check_kernels(p: Profile) -> None:
+    """Warn when this process does not run the kernels the profile pins: its numbers will not be the committed
+    ones (the run info records the capability it had). They are chosen at process start, so only a new process
+    with the variables set (the runner starts every kernel so) can fix it."""
+    import warnings
+
+    have = torch.backends.cpu.get_cpu_capability()
+    if p.kernel_isa and have.lower() != p.kernel_isa:
+        settings = " ".join(f"{k}={v}" for k, v in env.KERNEL_SETTINGS[p.kernel_isa].items())
+        warnings.warn(f"profile {p.name!r} pins the CPU kernels to {p.kernel_isa.upper()}, and this process runs "
+                      f"{have}: trained models and scores will differ from the committed figures. Start it with "
+                      f"{settings} (python -m nashlib.runner and make figures do).", RuntimeWarning, stacklevel=3)
+
+
 def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = None):
     """A notebook's first step, from its parameters cell: validate every parameter (papermill injects
     them unchecked), resolve the profile, check its device, seed everything and set the threads.
@@ -729,6 +752,7 @@ def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = Non
         raise RuntimeError(f"profile {p.name!r} runs on a CUDA GPU, and torch sees none "
                            f"(torch {torch.__version__}, cuda available: False). Use PROFILE='cpu' or "
                            "'laptop' here, or install a CUDA build of torch on a GPU machine.")
+    _check_kernels(p)
     seed_everything(seed)
     threads = set_threads(p.threads)
     return p, {"profile": p.name, "device": p.device, "threads": threads, "seed": seed}

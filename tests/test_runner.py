@@ -300,3 +300,33 @@ def test_a_warm_rerun_skips_what_is_current_and_reruns_what_changed(tmp_path, mo
     key = notebooks.stamp_key(name, "smoke", out, {"repeats": 3})
     assert key != notebooks.stamp_key(name, "smoke", out, None)
     assert key != notebooks.stamp_key("fig2_decoder_depth_speed", "smoke", out, {"repeats": 3})
+
+
+def test_kernel_env_pins_x86_kernels_and_keeps_the_users_values():
+    base = {"PATH": "/bin", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+    out = env.kernel_env("avx2", base, machine="x86_64")
+    assert out == {"PATH": "/bin", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ATEN_CPU_CAPABILITY": "avx2",
+                   "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert env.kernel_env("", base, machine="x86_64") == base  # the CPU's own kernels
+    assert env.kernel_env("avx2", base, machine="aarch64") == base  # x86 names mean nothing there
+    with pytest.raises(ValueError, match="kernel isa='avx512'; allowed: '' .* 'avx2'"):
+        env.kernel_env("avx512", base)
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64") or
+                    __import__("torch").backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
+                    reason="pinning AVX2 kernels needs an x86-64 CPU with AVX2")
+def test_cpu_profile_kernels_run_avx2_kernels(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    (nb_dir / "isa.py").write_text(
+        '# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\n'
+        'import pathlib, torch\n'
+        'pathlib.Path(OUT_DIR, "isa.txt").write_text(torch.backends.cpu.get_cpu_capability())\n')
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nb_dir)
+    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    for key in env.KERNEL_VARS:
+        monkeypatch.delenv(key, raising=False)
+    [outcome] = notebooks.run("cpu", out_dir=tmp_path, progress=False)  # the profile pins AVX2
+    assert outcome.ok, outcome.error
+    assert (tmp_path / "isa.txt").read_text() == "AVX2" and "ATEN_CPU_CAPABILITY" not in os.environ

@@ -158,3 +158,19 @@ def test_two_processes_make_one_run_without_a_crash(tmp_path):
     assert sorted(p.name for p in shared.iterdir()) == ["model"]  # no temporary folder left behind
     a, b = ((shared / "model" / f).read_text() for f in ("a.txt", "b.txt"))
     assert a == b  # one writer's complete folder, never a mix
+
+
+def test_the_kernels_are_part_of_a_runs_identity_and_folder(monkeypatch):
+    from nashlib.experiments import teachers
+    from nashlib.settings import TeacherConfig
+    from nashlib.training import runs
+
+    cfg = TeacherConfig("sst2")
+    monkeypatch.setattr(runs, "kernels", lambda: "AVX2")
+    monkeypatch.setattr(teachers, "kernels", lambda: "AVX2")
+    a, folder_a = runs.Identity.of({"x": 1}), teachers.teacher_run(cfg, "/t").folder
+    monkeypatch.setattr(runs, "kernels", lambda: "AVX512")
+    monkeypatch.setattr(teachers, "kernels", lambda: "AVX512")
+    b, folder_b = runs.Identity.of({"x": 1}), teachers.teacher_run(cfg, "/t").folder
+    assert a.kernels == "AVX2" and a.key() != b.key() and folder_a != folder_b
+    assert b.differences(a) == ['kernels: "AVX2" != "AVX512"']

@@ -206,3 +206,18 @@ def test_paper_profile_follows_tables_8_and_9_per_task():
     with pytest.raises(ValueError, match="task 'sst2_frequent' has no row in the paper's Tables 8 / 9"):
         profiles.paper_student("sst2_frequent", p.student)
     assert "at most 73660 fine-tuning steps (validation every 1000, the best kept" in samsum.describe()
+
+
+def test_cpu_profile_pins_avx2_kernels_and_start_warns_without_them(monkeypatch):
+    assert profiles.get("cpu").kernel_isa == "avx2" and profiles.get("smoke").kernel_isa == ""
+    with pytest.raises(ValueError, match="kernel_isa='sse'; allowed: '' .*'avx2'"):
+        profiles.get("cpu", kernel_isa="sse")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    with pytest.warns(RuntimeWarning, match="pins the CPU kernels to AVX2, and this process runs AVX512.*"
+                                            "ATEN_CPU_CAPABILITY=avx2"):
+        profiles.start("cpu", seed=0, out_dir=".")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        profiles.start("cpu", seed=0, out_dir=".")

@@ -45,7 +45,7 @@ from nashlib.settings import StudentRecipe
 from nashlib.shapes import count_parameters
 from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
-from nashlib.training.runs import Identity, Record, Run, code_version, key
+from nashlib.training.runs import Identity, Record, Run, code_version, kernels, key
 
 __all__ = ["Student", "StudentInfo", "student", "student_run", "run_dir", "finetune_config", "prefetch"]
 
@@ -109,8 +109,8 @@ def student_run(teacher: Teacher, cfg: PruneConfig, recipe: StudentRecipe, root:
     """The run folder of a student: keyed by what makes it (pruning, fine-tuning, batch size, threads), under its
     teacher's."""
     tcfg = teacher.config
-    return Run(run_dir(root) / f"{tcfg.task}-{key(tcfg)}" /
-               f"{cfg.method}-{key(cfg, finetune_config(cfg, recipe), recipe.batch, recipe.threads, code_version())}")
+    made_by = key(cfg, finetune_config(cfg, recipe), recipe.batch, recipe.threads, code_version(), kernels())
+    return Run(run_dir(root) / f"{tcfg.task}-{key(tcfg)}" / f"{cfg.method}-{made_by}")
 
 
 def _pruned(teacher: Teacher, cfg: PruneConfig, data, run: Run, stop_after, progress):

@@ -40,7 +40,7 @@ from nashlib.settings import TeacherConfig
 from nashlib.shapes import Shape, load, t5_config
 from nashlib.training.batches import batches
 from nashlib.training.finetune import FinetuneConfig, finetune
-from nashlib.training.runs import Identity, Record, Run, code_version, key
+from nashlib.training.runs import Identity, Record, Run, code_version, kernels, key
 
 __all__ = ["Teacher", "TeacherInfo", "get_teacher", "teacher_dir", "teacher_run", "train_tokenizer", "scorer",
            "load_tokenizer"]
@@ -89,7 +89,7 @@ def teacher_dir(root: str | os.PathLike | None = None) -> Path:
 
 def teacher_run(cfg: TeacherConfig, root: str | os.PathLike | None = None) -> Run:
     """The run folder of the teacher ``cfg``, named by its task and the key of every field."""
-    return Run(teacher_dir(root) / f"{cfg.task}-{key(cfg, code_version())}")  # code: what trains it
+    return Run(teacher_dir(root) / f"{cfg.task}-{key(cfg, code_version(), kernels())}")  # code, kernels: what trains it
 
 
 def _load(cfg: TeacherConfig, run: Run) -> Teacher:

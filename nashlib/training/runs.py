@@ -46,7 +46,7 @@ from nashlib.env import atomic_write_text
 
 __all__ = ["key", "plain", "fingerprint", "code_version", "Identity", "Record", "Run", "save_checkpoint",
            "load_progress", "verify_checkpoint", "loop_identity", "RunMismatch", "CorruptCheckpoint", "INFO",
-           "CHECKPOINT", "IDENTITY", "MANIFEST", "PROGRESS", "TRAINING_CODE"]
+           "CHECKPOINT", "IDENTITY", "MANIFEST", "PROGRESS", "TRAINING_CODE", "kernels"]
 
 INFO, CHECKPOINT, IDENTITY, MANIFEST, PROGRESS = "info.json", "checkpoint", "identity.json", "manifest.json", \
     "progress.json"
@@ -145,6 +145,15 @@ def _code_text(path: Path) -> str:
 
 
 @functools.cache
+def kernels() -> str:
+    """The CPU instruction set torch's kernels dispatch to (ATen's capability: "AVX2", "AVX512", ...). It decides
+    the bits a CPU run trains (README), so it is part of every run's identity and of the teacher and student folder
+    names: a cache made under other kernels is never reused."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def code_version() -> str:
     """``<nashlib version>+<12 hex digits>``: the hash of the code tokens of :data:`TRAINING_CODE`. Cached.
 
@@ -221,12 +230,13 @@ class Identity(Record):
     teacher: str | None = None  # fingerprint of the teacher's weights (distillation, pruning)
     data: str | None = None  # fingerprint of the training data
     code: str = ""  # code_version()
+    kernels: str = ""  # kernels(): the CPU instruction set the run's kernels dispatch to
 
     @classmethod
     def of(cls, config, *, model=None, teacher=None, data=None) -> "Identity":
         """The identity of a run: objects are fingerprinted (strings are taken as fingerprints already)."""
         fp = lambda obj: obj if obj is None or isinstance(obj, str) else fingerprint(obj)  # noqa: E731
-        return cls(json.loads(_canonical(config)), fp(model), fp(teacher), fp(data), code_version())
+        return cls(json.loads(_canonical(config)), fp(model), fp(teacher), fp(data), code_version(), kernels())
 
     def key(self) -> str:
         return key(self)
