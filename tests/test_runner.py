@@ -153,16 +153,20 @@ def test_allocator_env_adds_the_settings_on_linux_and_keeps_the_users_values():
     assert env.allocator_env(base, system="Darwin") == base
 
 
-@pytest.mark.skipif(platform.system() != "Linux", reason="glibc allocator settings apply on Linux only")
-def test_kernels_start_with_the_allocator_settings(tmp_path, monkeypatch):
+def _one_notebook(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """A notebook folder holding only ``name`` (parameters cell, then ``body``), and a build folder, for run()."""
     nb_dir = tmp_path / "nb"
     nb_dir.mkdir()
-    (nb_dir / "alloc.py").write_text(
-        '# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\n'
-        'import json, pathlib\nfrom nashlib import env\n'
-        'pathlib.Path(OUT_DIR, "alloc.json").write_text(json.dumps(env.allocator_settings()))\n')
+    (nb_dir / f"{name}.py").write_text(
+        f'# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\n{body}')
     monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nb_dir)
     monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="glibc allocator settings apply on Linux only")
+def test_kernels_start_with_the_allocator_settings(tmp_path, monkeypatch):
+    _one_notebook(tmp_path, monkeypatch, "alloc", 'import json, pathlib\nfrom nashlib import env\n'
+                  'pathlib.Path(OUT_DIR, "alloc.json").write_text(json.dumps(env.allocator_settings()))\n')
     for key in env.ALLOCATOR_VARS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MALLOC_TOP_PAD_", "12345")  # set by the user: kept
@@ -317,14 +321,8 @@ def test_kernel_env_pins_x86_kernels_and_keeps_the_users_values():
                     __import__("torch").backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
                     reason="pinning AVX2 kernels needs an x86-64 CPU with AVX2")
 def test_cpu_profile_kernels_run_avx2_kernels(tmp_path, monkeypatch):
-    nb_dir = tmp_path / "nb"
-    nb_dir.mkdir()
-    (nb_dir / "isa.py").write_text(
-        '# %% tags=["parameters"]\nPROFILE: str = "cpu"  # p\nOUT_DIR: str = "."  # o\n\n# %%\n'
-        'import pathlib, torch\n'
-        'pathlib.Path(OUT_DIR, "isa.txt").write_text(torch.backends.cpu.get_cpu_capability())\n')
-    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nb_dir)
-    monkeypatch.setattr(notebooks, "BUILD_DIR", tmp_path / "build")
+    _one_notebook(tmp_path, monkeypatch, "isa", 'import pathlib, torch\n'
+                  'pathlib.Path(OUT_DIR, "isa.txt").write_text(torch.backends.cpu.get_cpu_capability())\n')
     for key in env.KERNEL_VARS:
         monkeypatch.delenv(key, raising=False)
     [outcome] = notebooks.run("cpu", out_dir=tmp_path, progress=False)  # the profile pins AVX2
