@@ -90,6 +90,7 @@ print(f"task: {TASK} = {TITLE} ({TASK_INFO.kind}, metric {TASK_INFO.metric}); " 
     "the profile's first generation task" if GENERATION else
     "the profile has no generation teacher, so this is its first task (the paper's is SAMSum, a summarisation task)"))
 
+# %%
 R = P.recipe(TASK)  # the task's schedule: the profile's recipe (in paper, the task's row of Tables 8 / 9)
 SEED0 = R.paired_seeds[0]  # Table 1's first seed: the same two students
 NASH3 = lineup.nash_lineup(R, seed=SEED0)["NASH-3"]

@@ -82,6 +82,8 @@ if not 0 <= TIE < 100:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 <= tie < 100 (quality points)")
 if not 0 <= SPEED_TOL < 1:
     raise ValueError(f"SPEED_TOL={SPEED_TOL!r}; allowed: 0 <= tolerance < 1")
+
+# %%
 R = P.student
 SEEDS = list(R.paired_seeds)
 DECODER_LAYERS = 4  # Table 4: a uniform 4-layer decoder for every row
