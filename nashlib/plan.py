@@ -82,13 +82,13 @@ def _small(notebook: str, t: TeacherConfig, seed: int) -> Job:
 def _table1(p: Profile, t: TeacherConfig, nb: str = "table1_nash_vs_baselines", seeds=None) -> list[Job]:
     from nashlib.experiments import lineup
 
-    out = []
-    for s in p.recipe(t.task).paired_seeds if seeds is None else seeds:
+    R, out = p.recipe(t.task), []
+    for s in R.paired_seeds if seeds is None else seeds:
         out += [_small(nb, t, s)] if seeds is None else []
-        out += [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.recipe(t.task), seed=s).items()
+        out += [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(R, seed=s).items()
                 if seeds is None or k == "NASH-3"]
         # CoFi-T5's target is NASH-3's reached sparsity, known only then: one job per seed, its cost alike
-        out.append(_student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.recipe(t.task), seed=s), p))
+        out.append(_student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, R, seed=s), p))
     return out
 
 
@@ -104,9 +104,9 @@ def _fig8(p: Profile, t: TeacherConfig) -> list[Job]:
 def _table3(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import lineup
 
-    return [_student("table3_layer_selection", t, f"NASH-2 {k}, seed {s}",
-                     lineup.nash(2, p.recipe(t.task), selection=k, seed=s), p)
-            for s in p.recipe(t.task).paired_seeds for k in TABLE3_STRATEGIES]
+    R = p.recipe(t.task)
+    return [_student("table3_layer_selection", t, f"NASH-2 {k}, seed {s}", lineup.nash(2, R, selection=k, seed=s), p)
+            for s in R.paired_seeds for k in TABLE3_STRATEGIES]
 
 
 def _table4(p: Profile, t: TeacherConfig) -> list[Job]:
@@ -135,13 +135,12 @@ def _decoder_depth(t: TeacherConfig) -> int:
 def _table10(p: Profile, t: TeacherConfig) -> list[Job]:
     from nashlib.experiments import lineup, shallow
 
-    nb, out = "table10_shallow_decoders", []
+    nb, out, R = "table10_shallow_decoders", [], p.recipe(t.task)
     for d in (d for d in TABLE10_DEPTHS if d < _decoder_depth(t)):
         dense = shallow.shallow_config(t, d)
         if dense is not None:
             out.append(Job(nb, "shallow dense", t.task, f"dense {d}-layer ({dense.init})", dense.steps, dense, dense))
-        out += [_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, p.recipe(t.task), seed=s), p)
-                for s in p.recipe(t.task).paired_seeds]
+        out += [_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, R, seed=s), p) for s in R.paired_seeds]
     return out
 
 
@@ -150,8 +149,9 @@ def _variants(p: Profile, t: TeacherConfig) -> list[Job]:
 
     if not generation.is_generation(t.task):  # the notebook's GENERATION_ONLY default
         return []
-    return [_student("variants_paper_vs_released", t, f"{v.name}, seed {s}", variants.config(v, p.recipe(t.task), s), p)
-            for s in p.recipe(t.task).paired_seeds for v in variants.VARIANTS]
+    R = p.recipe(t.task)
+    return [_student("variants_paper_vs_released", t, f"{v.name}, seed {s}", variants.config(v, R, s), p)
+            for s in R.paired_seeds for v in variants.VARIANTS]
 
 
 def _table11(p: Profile, t: TeacherConfig) -> list[Job]:
@@ -169,9 +169,10 @@ def _first_structures(p: Profile, t: TeacherConfig, nb: str) -> list[Job]:
     """What ``speed.mapped.table1_students`` trains: NASH-2/3/4 and the NASH-3-matched CoFi-T5 at the first seed."""
     from nashlib.experiments import lineup
 
-    s = p.recipe(t.task).paired_seeds[0]
-    return [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(p.recipe(t.task), seed=s).items()] + [
-        _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, p.recipe(t.task), seed=s), p)]
+    R = p.recipe(t.task)
+    s = R.paired_seeds[0]
+    return [_student(nb, t, f"{k}, seed {s}", c, p) for k, c in lineup.nash_lineup(R, seed=s).items()] + [
+        _student(nb, t, f"CoFi-T5 (matched to NASH-3), seed {s}", lineup.cofi(0.5, R, seed=s), p)]
 
 
 def _table2(p: Profile, t: TeacherConfig) -> list[Job]:
@@ -185,7 +186,8 @@ def _table2(p: Profile, t: TeacherConfig) -> list[Job]:
 
 # what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
-    "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure", seeds=p.recipe(t.task).paired_seeds[:1]),
+    "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure",
+                                                  seeds=p.recipe(t.task).paired_seeds[:1]),
     "fig8_cofi_instability": _fig8,
     "table1_nash_vs_baselines": _table1,
     "table3_layer_selection": _table3,
@@ -324,7 +326,8 @@ def render(p: Profile | str, only: Sequence[str] = (), times: dict[TeacherConfig
              + ("" if times is None else f", about {_duration(data.hours.sum())}")]
     for k, st in (times or {}).items():
         lines.append(f"  {k.task} {k.init if k.init != 'scratch' else f'scratch d_model {k.d_model}'}: training "
-                     f"step {st.train_s:.3f} s (batch {k.batch}), pruning step {st.prune_s:.3f} s (batch {p.recipe(k.task).batch}), "
+                     f"step {st.train_s:.3f} s (batch {k.batch}), pruning step {st.prune_s:.3f} s "
+                     f"(batch {p.recipe(k.task).batch}), "
                      f"measured on {st.device}")
     if times and any(st.device != p.device for st in times.values()):
         lines.append(f"  the profile runs on {p.device}; there is none here, so the steps were timed on the CPU")

@@ -294,7 +294,7 @@ class StudentRecipe:
             raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
         if self.select not in SELECTS:
             raise ValueError(f"StudentRecipe: select={self.select!r}; allowed: {', '.join(map(repr, SELECTS))}")
-        every, patience = self.finetune_eval_every, self.finetune_patience  # checked together below
+        every, patience = self.finetune_eval_every, self.finetune_patience
         if (every or patience) and not (every >= 1 and patience >= 1 and every <= self.finetune_steps):
             raise ValueError(f"StudentRecipe: finetune_eval_every={every}, finetune_patience={patience}; allowed: "
                              f"both 0 (fine-tune all finetune_steps), or both >= 1 with finetune_eval_every <= "
