@@ -204,7 +204,10 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     """Every training job of ``p``'s notebooks (``only``: of those), each once, under the first notebook (in run
     order) that trains it; the teachers, which every pruning notebook needs, first."""
     p = settings.get(p) if isinstance(p, str) else p
-    pruned = [t for t in p.teachers if not p.pruning_tasks or t.task in p.pruning_tasks]
+
+    def pruned(name: str) -> list[TeacherConfig]:  # the notebook's tasks (the runner's notebook_overrides)
+        chosen = p.tasks_for(name)
+        return [t for t in p.teachers if not chosen or t.task in chosen]
     everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers]
     from nashlib.data import tasks
     from nashlib.experiments.nlu import NLU_KINDS
@@ -213,8 +216,9 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     own = {**{k: nlu for k in _NEEDS_NLU}, **{k: [t for t in p.teachers if t.task == "dolly"] for k in _NEEDS_DOLLY}}
     for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY}.items()):  # the runner's order
         if not only or name in only:
-            everything += [job for t in own.get(name, pruned) for job in needs(p, t)]
-            everything += _first_structures(p, pruned[0], name) if name in own and pruned else []
+            everything += [job for t in own.get(name, pruned(name)) for job in needs(p, t)]
+            first = pruned(name)  # Table 1's first task: whose structures Tables 2 and 11 rebuild at T5-base's shape
+            everything += _first_structures(p, first[0], name) if name in own and first else []
     seen, out = set(), []
     for j in everything:
         if j.key not in seen:

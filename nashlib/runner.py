@@ -10,7 +10,10 @@
 ``run`` converts every ``notebooks/*.py`` (the source of truth) to its paired ``.ipynb``, executes it
 with papermill (kernel ``python3``, working directory ``notebooks/``) with the parameters
 ``PROFILE``, ``OUT_DIR`` and ``OVERRIDES`` injected (``--settings`` file first, then each ``--set``; the same
-one override channel a notebook's parameters cell has, see ``nashlib.settings``), and keeps the executed copy under ``build/notebooks/<profile>/``.
+one override channel a notebook's parameters cell has, see ``nashlib.settings``), and keeps the executed copy under
+``build/notebooks/<profile>/``. Where the profile lists a notebook's own tasks (``Profile.notebook_tasks``: the paper
+profile's Tables 3, 4, 10 and Figures 6, 8 prune the tasks of the paper's own artefact), they go in as the
+``pruning_tasks`` override, unless the user overrides ``pruning_tasks`` for every notebook.
 On Linux, kernels start with the glibc allocator settings ``env.ALLOCATOR_SETTINGS`` (a variable the
 user already set keeps the user's value); each figure's run info records them.
 A profile with ``writes_figures`` (``cpu``) writes its figures to the committed ``figures/``; every other
@@ -128,6 +131,15 @@ def is_current(name: str, profile: str, out_dir: Path, overrides: dict | None) -
         return False
 
 
+def notebook_overrides(p: settings.Profile, name: str, overrides: dict | None) -> dict | None:
+    """``overrides`` for notebook ``name``: with its own tasks (``Profile.notebook_tasks``) as ``pruning_tasks``
+    where the profile lists them, unless the user's overrides set ``pruning_tasks`` (for every notebook)."""
+    own = dict(p.notebook_tasks).get(name)
+    if own is None or "pruning_tasks" in (overrides or {}):
+        return overrides
+    return {**(overrides or {}), "pruning_tasks": list(own)}
+
+
 def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:
     params = {"PROFILE": profile, "OUT_DIR": str(out_dir)}
     if overrides:
@@ -169,15 +181,16 @@ def run(profile: str, only=None, out_dir: str | os.PathLike | None = None, overr
     with kernel_environment(p.kernel_isa):  # kernels inherit os.environ; glibc and torch read it at their start
         for name in bar:
             bar.set_postfix_str(name)
-            if not force and is_current(name, profile, out, overrides):
+            mine = notebook_overrides(p, name, overrides)  # the notebook's own tasks, where the profile has them
+            if not force and is_current(name, profile, out, mine):
                 outcomes.append(Outcome(name, True, 0.0, skipped=True))
                 continue
-            key = stamp_key(name, profile, out, overrides)  # before the run: what it ran with
+            key = stamp_key(name, profile, out, mine)  # before the run: what it ran with
             src = convert(name, NOTEBOOK_DIR)  # the paired, unexecuted notebook beside the .py
             start = time.perf_counter()
             try:
                 pm.execute_notebook(str(src), str(executed / f"{name}.ipynb"),
-                                    parameters=_parameters(profile, out, overrides), kernel_name="python3",
+                                    parameters=_parameters(profile, out, mine), kernel_name="python3",
                                     cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False)
                 outcomes.append(Outcome(name, True, time.perf_counter() - start))
             except PapermillExecutionError as err:
@@ -206,7 +219,8 @@ def prepare(profile: str, dest: str | os.PathLike, only=None, out_dir: str | os.
     """Write notebooks with ``profile``'s parameters injected but not executed (for nbval)."""
     import papermill as pm
 
-    if settings.get(profile).writes_figures:
+    p = settings.get(profile)
+    if p.writes_figures:
         raise ValueError(f"prepare is for test runs; profile {profile!r} would write into the committed figures/")
     dest = Path(dest).resolve()
     out = Path(out_dir).resolve() if out_dir else BUILD_DIR / "figures" / f"{profile}-nbval"
@@ -216,7 +230,8 @@ def prepare(profile: str, dest: str | os.PathLike, only=None, out_dir: str | os.
         src = convert(name, staging)
         target = dest / f"{name}.ipynb"
         dest.mkdir(parents=True, exist_ok=True)
-        pm.execute_notebook(str(src), str(target), parameters=_parameters(profile, out, None),
+        params = _parameters(profile, out, notebook_overrides(p, name, None))
+        pm.execute_notebook(str(src), str(target), parameters=params,
                             kernel_name="python3", prepare_only=True, progress_bar=False)
         paths.append(target)
     return paths

@@ -45,8 +45,8 @@ from nashlib.data import tasks
 from nashlib import env
 from nashlib.env import seed_everything, set_threads
 
-__all__ = ["TeacherConfig", "StudentRecipe", "PaperRecipe", "PAPER_RECIPES", "PAPER_TASKS", "paper_student", "Profile",
-           "PROFILES", "get", "names", "setting_names", "digest",
+__all__ = ["TeacherConfig", "StudentRecipe", "PaperRecipe", "PAPER_RECIPES", "PAPER_TASKS", "paper_student",
+           "paper_teacher", "Profile", "PROFILES", "get", "names", "setting_names", "digest",
            "parse_assignment", "load_settings_file", "check_parameter", "start"]
 
 
@@ -171,6 +171,62 @@ class TeacherConfig:
         return tasks.load_task(self.task, split, source=self.source, limit=limit)
 
 
+# --------------------------------------------------------------------------------------------
+# The paper's settings per task (Appendix D, Tables 8 and 9), as data
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaperRecipe:
+    """One group of the paper's Tables 8 (NLG) and 9 (NLU): how every task of the group is pruned and fine-tuned.
+    AdamW at 3e-5, reg lr 0.01 and lambda_enc = lambda_dec = 0.001 (PruneConfig's defaults) are common to all."""
+
+    epochs: int  # pruning epochs ("training epochs")
+    warmup_epochs: int  # epochs over which the target sparsity rises to its value
+    finetune_epochs: int  # fine-tuning epochs after pruning (at most: the best validation checkpoint is kept)
+    eval_every: int  # "evaluation steps": validation every this many steps
+    batch: int  # samples per update
+    max_source_len: int  # "max input length"
+    max_target_len: int  # "max target length" (to be generated)
+    lr: float = 3e-5
+    reg_lr: float = 0.01
+
+
+PAPER_RECIPES: dict[str, PaperRecipe] = {
+    "nlg_small": PaperRecipe(20, 16, 20, 1000, 4, 512, 128),  # TweetQA, SAMSum
+    "nlg_large": PaperRecipe(3, 2, 3, 1000, 4, 512, 128),  # XSum, CNN/DailyMail
+    "nlu_small": PaperRecipe(150, 120, 20, 20, 32, 128, 5),  # fewer than 1,000 training rows: CB, COPA
+    "nlu_middle": PaperRecipe(100, 80, 20, 50, 32, 128, 5),  # 1,000 to 10,000: MRPC, RTE, STS-B, CoLA, WiC, BoolQ
+    "nlu_high": PaperRecipe(20, 16, 20, 500, 32, 128, 5),  # more than 10,000: MNLI, QQP, QNLI, SST-2
+}
+# task -> (its group in Appendix D, the training rows of the split the paper used: the official train splits;
+# Dolly: its 15,011 rows less the 1k Gu et al. hold out, on Table 8's small-NLG recipe, as the paper gives none)
+PAPER_TASKS: dict[str, tuple[str, int]] = {
+    "samsum": ("nlg_small", 14_732), "tweetqa": ("nlg_small", 10_692), "dolly": ("nlg_small", 14_011),
+    "xsum": ("nlg_large", 204_045), "cnn_dailymail": ("nlg_large", 287_113),
+    "cb": ("nlu_small", 250), "copa": ("nlu_small", 400),
+    "mrpc": ("nlu_middle", 3_668), "rte": ("nlu_middle", 2_490), "stsb": ("nlu_middle", 5_749),
+    "cola": ("nlu_middle", 8_551), "wic": ("nlu_middle", 5_428), "boolq": ("nlu_middle", 9_427),
+    "qnli": ("nlu_high", 104_743), "sst2": ("nlu_high", 67_349),
+}
+PAPER_PATIENCE = 10  # ours (the paper trains every fine-tuning epoch): stop after 10 evaluations without a new best
+
+
+def paper_teacher(task: str, eval_examples: int, **changes) -> TeacherConfig:
+    """The paper profile's teacher of ``task``: T5-base fine-tuned densely on the task's training split as its
+    students are after pruning (``task``'s row of Tables 8 / 9: the fine-tuning epochs turned into steps, batch,
+    learning rate, input and target lengths; no warm-up, AdamW). The paper gives no teacher recipe of its own.
+    Generation tasks are scored with beam 4, NLU answers (at most 5 tokens) greedily; ``changes`` replace fields."""
+    if task not in PAPER_TASKS:
+        raise ValueError(f"task {task!r} has no row in the paper's Tables 8 / 9; allowed: {', '.join(PAPER_TASKS)}")
+    group, rows = PAPER_TASKS[task]
+    r = PAPER_RECIPES[group]
+    steps = r.finetune_epochs * -(-rows // r.batch)
+    cfg = TeacherConfig(task, init="t5-base", eval_examples=eval_examples, max_source_len=r.max_source_len,
+                        max_target_len=r.max_target_len, batch=r.batch, steps=steps, lr=r.lr, warmup_steps=0,
+                        beams=4 if group.startswith("nlg") else 1, source="auto")
+    return dataclasses.replace(cfg, **changes)
+
+
 _SCRATCH_CPU = dict(d_model=128, d_kv=32, num_heads=4, d_ff=512, vocab_size=4000)  # see below
 _STOPPING_CPU = dict(eval_every=250, patience=3, dev_examples=500)  # early stopping on 500 held-out training rows
 _SCRATCH_TINY = dict(d_model=32, d_kv=8, num_heads=4, d_ff=64, encoder_layers=2, decoder_layers=4, vocab_size=400,
@@ -232,18 +288,14 @@ _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
         TeacherConfig("dolly", init="t5-small", eval_examples=200, max_source_len=256, max_target_len=256,
                       batch=8, steps=3000, lr=3e-4, warmup_steps=100),
     ),
-    "paper": _online(  # 20 epochs at batch 4 (SAMSum 14.7k rows, TweetQA 10.7k), 3 epochs on XSum
-        TeacherConfig("samsum", init="t5-base", eval_examples=818, max_source_len=512,
-                      max_target_len=128, batch=4, steps=73_660, lr=3e-5, warmup_steps=0),
-        TeacherConfig("tweetqa", init="t5-base", eval_examples=1086, max_source_len=512,
-                      max_target_len=128, batch=4, steps=53_600, lr=3e-5, warmup_steps=0),
-        TeacherConfig("xsum", init="t5-base", eval_examples=1000, max_source_len=512, max_target_len=128,
-                      batch=4, steps=153_030, lr=3e-5, warmup_steps=0),
-        # Table 2 only (not in pruning_tasks): 20 epochs of Dolly's 14,011 training rows at batch 4 (Table 8's
-        # small-NLG recipe; the paper gives none for Dolly), prompts 512 and answers 256 tokens (Gu et al.: 256)
-        TeacherConfig("dolly", init="t5-base", eval_examples=1000, max_source_len=512, max_target_len=256,
-                      batch=4, steps=70_060, lr=3e-5, warmup_steps=0),
-    ),
+    # every task any notebook uses at paper scale (Table 1's four, Table 3's and Table 4's NLU columns, Table 11's
+    # ten, Table 2's Dolly), scored on their validation splits: all of SAMSum's 818 and TweetQA's 1086 rows and
+    # of the GLUE / SuperGLUE dev sets, the first 1000 articles of XSum's and CNN/DailyMail's (beam 4 over 11-13k
+    # articles is hours per model), Gu et al.'s 1k Dolly rows held out; Dolly's answers 256 tokens as Gu et al.'s
+    "paper": tuple(paper_teacher(task, n) for task, n in (
+        ("samsum", 818), ("tweetqa", 1086), ("xsum", 1000), ("cnn_dailymail", 1000),
+        ("rte", 277), ("boolq", 3270), ("cb", 56), ("cola", 1043), ("sst2", 872), ("mrpc", 408), ("stsb", 1500),
+        ("qnli", 5463), ("wic", 638), ("copa", 100))) + (paper_teacher("dolly", 1000, max_target_len=256),),
 }
 
 
@@ -344,44 +396,6 @@ _STUDENTS: dict[str, StudentRecipe] = {
 }
 
 
-# --------------------------------------------------------------------------------------------
-# The paper's settings per task (Appendix D, Tables 8 and 9), as data
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PaperRecipe:
-    """One group of the paper's Tables 8 (NLG) and 9 (NLU): how every task of the group is pruned and fine-tuned.
-    AdamW at 3e-5, reg lr 0.01 and lambda_enc = lambda_dec = 0.001 (PruneConfig's defaults) are common to all."""
-
-    epochs: int  # pruning epochs ("training epochs")
-    warmup_epochs: int  # epochs over which the target sparsity rises to its value
-    finetune_epochs: int  # fine-tuning epochs after pruning (at most: the best validation checkpoint is kept)
-    eval_every: int  # "evaluation steps": validation every this many steps
-    batch: int  # samples per update
-    max_source_len: int  # "max input length"
-    max_target_len: int  # "max target length" (to be generated)
-    lr: float = 3e-5
-    reg_lr: float = 0.01
-
-
-PAPER_RECIPES: dict[str, PaperRecipe] = {
-    "nlg_small": PaperRecipe(20, 16, 20, 1000, 4, 512, 128),  # TweetQA, SAMSum
-    "nlg_large": PaperRecipe(3, 2, 3, 1000, 4, 512, 128),  # XSum, CNN/DailyMail
-    "nlu_small": PaperRecipe(150, 120, 20, 20, 32, 128, 5),  # fewer than 1,000 training rows: CB, COPA
-    "nlu_middle": PaperRecipe(100, 80, 20, 50, 32, 128, 5),  # 1,000 to 10,000: MRPC, RTE, STS-B, CoLA, WiC, BoolQ
-    "nlu_high": PaperRecipe(20, 16, 20, 500, 32, 128, 5),  # more than 10,000: MNLI, QQP, QNLI, SST-2
-}
-# task -> (its group in Appendix D, the training rows of the split the paper used: the official train splits;
-# Dolly: its 15,011 rows less the 1k Gu et al. hold out, on Table 8's small-NLG recipe, as the paper gives none)
-PAPER_TASKS: dict[str, tuple[str, int]] = {
-    "samsum": ("nlg_small", 14_732), "tweetqa": ("nlg_small", 10_692), "dolly": ("nlg_small", 14_011),
-    "xsum": ("nlg_large", 204_045), "cnn_dailymail": ("nlg_large", 287_113),
-    "cb": ("nlu_small", 250), "copa": ("nlu_small", 400),
-    "mrpc": ("nlu_middle", 3_668), "rte": ("nlu_middle", 2_490), "stsb": ("nlu_middle", 5_749),
-    "cola": ("nlu_middle", 8_551), "wic": ("nlu_middle", 5_428), "boolq": ("nlu_middle", 9_427),
-    "qnli": ("nlu_high", 104_743), "sst2": ("nlu_high", 67_349),
-}
-PAPER_PATIENCE = 10  # ours (the paper trains every fine-tuning epoch): stop after 10 evaluations without a new best
 
 
 def paper_student(task: str, base: StudentRecipe) -> StudentRecipe:
@@ -448,10 +462,15 @@ class Profile:
     # CPU kernels every notebook kernel of this profile starts with (env.KERNEL_SETTINGS; "": the CPU's own). The
     # committed cpu figures pin AVX2, so that machines with AVX-512 train the bits an AVX2 machine trains (README)
     kernel_isa: str = _added("")
+    # (notebook, tasks) pairs: the tasks a notebook prunes where they are not `pruning_tasks` (the paper's own
+    # table's tasks). The runner hands each notebook its tasks as the `pruning_tasks` override (tasks_for), unless
+    # the user overrides `pruning_tasks` for every notebook
+    notebook_tasks: tuple[object, ...] = _added(())  # checked by _check_notebook_tasks
 
     def __post_init__(self) -> None:
         owner = f"profile {self.name!r}"
         _check_types(self, owner)
+        self._check_notebook_tasks(owner)
         if self.teacher_init:  # one local (or hub) teacher for every task and every notebook
             object.__setattr__(self, "teachers", tuple(dataclasses.replace(t, init=self.teacher_init)
                                                        for t in self.teachers))
@@ -470,6 +489,27 @@ class Profile:
         if unknown:
             raise ValueError(f"{owner}: pruning_tasks={list(self.pruning_tasks)} names {unknown}, which have no "
                              f"teacher; allowed: tasks among {task_names}")
+
+    def _check_notebook_tasks(self, owner: str) -> None:
+        task_names = [t.task for t in self.teachers]
+        for pair in self.notebook_tasks:
+            ok = isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str) and \
+                isinstance(pair[1], (list, tuple)) and pair[1] and all(isinstance(t, str) for t in pair[1])
+            if not ok:
+                raise ValueError(f"{owner}: notebook_tasks entry {pair!r}; allowed: (notebook name, non-empty list "
+                                 "of task names)")
+            unknown = [t for t in pair[1] if t not in task_names]
+            if unknown:
+                raise ValueError(f"{owner}: notebook_tasks of {pair[0]!r} names {unknown}, which have no teacher; "
+                                 f"allowed: tasks among {task_names}")
+        names = [pair[0] for pair in self.notebook_tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{owner}: notebook_tasks names a notebook twice ({names}); allowed: once each")
+        object.__setattr__(self, "notebook_tasks", tuple((n, tuple(ts)) for n, ts in self.notebook_tasks))
+
+    def tasks_for(self, notebook: str) -> tuple[str, ...]:
+        """The tasks ``notebook`` prunes: its :attr:`notebook_tasks` entry, else :attr:`pruning_tasks`."""
+        return dict(self.notebook_tasks).get(notebook, self.pruning_tasks)
 
     def _check_timing(self, owner: str) -> None:
         if self.device not in ("cpu", "cuda"):
@@ -575,7 +615,14 @@ _PAPER = dict(
     profile_repeats=3,
     alloc_repeats=0,  # glibc's allocator settings concern CPU memory; the GPU run skips that comparison
     teachers=_TEACHERS["paper"], student=_STUDENTS["paper"], writes_figures=False, workers=1,
-    pruning_tasks=("samsum", "tweetqa", "xsum"),  # not dolly: Table 2's teacher
+    # Table 1's four (not dolly: Table 2's teacher; Table 11 takes the NLU teachers itself), and where a notebook's
+    # paper artefact has its own tasks, those: Table 3's five, Table 4's three, Figure 6's SAMSum (Section 5.2),
+    # Figure 8's RTE and SAMSum (Appendix A), Table 10's TweetQA and SAMSum (Appendix G.1)
+    pruning_tasks=("samsum", "tweetqa", "xsum", "cnn_dailymail"),
+    notebook_tasks=(("table3_layer_selection", ("rte", "boolq", "cb", "samsum", "tweetqa")),
+                    ("table4_encoder_pruning", ("rte", "samsum", "tweetqa")),
+                    ("fig6_pruned_structure", ("samsum",)), ("fig8_cofi_instability", ("rte", "samsum")),
+                    ("table10_shallow_decoders", ("tweetqa", "samsum"))),
     budget_minutes=7 * 24 * 60,  # rough: 20-epoch t5-base teachers and students on one GPU
     kernel_isa="",
     per_task_recipes=True,  # Tables 8 / 9 per task; `student` keeps the seeds, timing batch and Figure 8's target

@@ -15,14 +15,17 @@ checkpoints'. Weights are random (seeded): the rehearsal proves the code path, n
 
 ``python -m nashlib.standins build --cache DIR`` writes them (deterministically: the same bytes every time).
 
-**Datasets.** Table 2's data (databricks-dolly-15k and Gu et al.'s ``MiniLLM/self-inst`` / ``MiniLLM/Vicuna``) exist
-on the hub only. :func:`build_datasets_cache` writes each, as :data:`DATASET_STANDINS` describes, into a ``datasets``
-cache folder laid out as ``datasets`` leaves a dataset it has loaded once online
-(``<org>___<name>/<config id>/0.0.0/<commit>/`` with ``dataset_info.json`` and one Arrow file per split). With
-``HF_DATASETS_CACHE`` pointing there and the hub offline, ``load_dataset("databricks/databricks-dolly-15k")`` reads
-that copy, as it would on a user's machine after a first online load; the loader (``nashlib.data.tasks``) is the
-hub path unchanged. The rows are real TweetQA questions and answers from ``NASH_DATA_DIR`` written in each repo's
-schema (a stand-in's content, not the dataset's): enough rows for the registry's cuts (Dolly holds out 1000).
+**Datasets.** Some of the paper profile's data exist on the hub only: Table 2's (databricks-dolly-15k and Gu et al.'s
+``MiniLLM/self-inst`` / ``MiniLLM/Vicuna``), CNN/DailyMail 3.0.0 (Table 1) and QNLI's training split (Table 11).
+:func:`build_datasets_cache` writes each, as :data:`DATASET_STANDINS` describes, into a ``datasets`` cache folder laid
+out as ``datasets`` leaves a dataset it has loaded once online (``<org>___<name>/<config id>/0.0.0/<commit>/`` with
+``dataset_info.json`` and one Arrow file per split). With ``HF_DATASETS_CACHE`` pointing there and the hub offline,
+``load_dataset("databricks/databricks-dolly-15k")`` or ``load_dataset("abisee/cnn_dailymail", "3.0.0")`` reads that
+copy, as it would on a user's machine after a first online load; the loader (``nashlib.data.tasks``) is the hub path
+unchanged. The rows are real rows from ``NASH_DATA_DIR`` written in each repo's schema (a stand-in's content, not the
+dataset's): TweetQA's questions and answers for Table 2's sets, SAMSum's dialogues and summaries as CNN/DailyMail's
+articles and highlights, QNLI dev rows as its training rows; enough rows for the registry's cuts (Dolly holds out
+1000).
 """
 
 from __future__ import annotations
@@ -193,20 +196,28 @@ def build_cache(cache: str | os.PathLike, names: list[str] | None = None, *, tex
 
 @dataclass(frozen=True)
 class DatasetStandIn:
-    """One hub dataset as a ``datasets`` cache holds it: the repo, its split, and its rows' schema."""
+    """One hub dataset as a ``datasets`` cache holds it: the repo, its splits, and its rows' schema."""
 
-    task: str  # whose HubSource (repo, data_files, split names) the loader passes: "dolly", "self_instruct", ...
-    split: str  # our split name of the task (the repo's name for it comes from the HubSource)
-    rows: int  # how many rows the stand-in holds
-    schema: tuple[str, str, str]  # the repo's (question, context, answer) columns; context "" where there is none
+    task: str  # whose HubSource (repo, config, data_files, split names) the loader passes: "dolly", "cnn_dailymail"
+    splits: tuple[tuple[str, int], ...]  # (our split name, rows the stand-in holds), each its own rows
+    schema: tuple[str, str, str] = ("", "", "")  # the repo's (source, context, target) columns; context "" if none
     extra: tuple[tuple[str, str], ...] = ()  # constant columns the repo also has
-    offset: int = 0  # the first TweetQA training row used (each stand-in its own rows)
+    offset: int = 0  # the first real row used (each stand-in its own rows)
+    rows_from: str = "tweetqa"  # the local task whose real rows fill it
+    strip: str = ""  # taken off the front of each source (the template's own prefix, e.g. "summarize: ")
+    raw: str = ""  # a split of the task's own local files whose rows are copied as they are (schema unused)
 
 
 DATASET_STANDINS = (  # Dolly: the registry holds 1000 of "train" out, so the stand-in needs more than that
-    DatasetStandIn("dolly", "validation", 1100, ("instruction", "context", "response"), (("category", "open_qa"),)),
-    DatasetStandIn("self_instruct", "validation", 40, ("instruction", "input", "output"), (("prompt", ""),), 1100),
-    DatasetStandIn("vicuna", "validation", 20, ("instruction", "input", "output"), (("prompt", ""),), 1140),
+    DatasetStandIn("dolly", (("validation", 1100),), ("instruction", "context", "response"), (("category", "open_qa"),)),
+    DatasetStandIn("self_instruct", (("validation", 40),), ("instruction", "input", "output"), (("prompt", ""),), 1100),
+    DatasetStandIn("vicuna", (("validation", 20),), ("instruction", "input", "output"), (("prompt", ""),), 1140),
+    # QNLI's training split (Table 11) is not staged locally: rows of its local dev file as they are, from row
+    # 1000 on (the rehearsal scores the first few dev rows)
+    DatasetStandIn("qnli", (("train", 96),), offset=1000, raw="validation"),
+    # CNN/DailyMail 3.0.0 (Table 1; the paper profile's teacher): SAMSum's dialogues and summaries in its schema
+    DatasetStandIn("cnn_dailymail", (("train", 96), ("validation", 24), ("test", 24)), ("article", "", "highlights"),
+                   (("id", "stand-in"),), rows_from="samsum", strip="summarize: "),
 )
 
 
@@ -218,24 +229,37 @@ def _dataset_task(name: str):
     return extra[name] if name in extra else tasks.get(name)
 
 
-def _dataset_rows(d: DatasetStandIn) -> bytes:
-    """JSON lines in the repo's schema from TweetQA's real rows: the question (with its tweet) and an answer."""
+def _dataset_rows(d: DatasetStandIn) -> dict[str, bytes]:
+    """Per split, JSON lines in the repo's schema from ``d.rows_from``'s real training rows (consecutive slices)."""
     from nashlib.data import tasks
 
-    data = tasks.load_task("tweetqa", "train", limit=d.offset + d.rows + 50, source="local").dataset
-    question, context, answer = d.schema
-    rows = [{question: src, context: "", answer: tgt, **dict(d.extra)}
-            for src, tgt in zip(data["source"], data["target"])][d.offset:d.offset + d.rows]
-    if len(rows) < d.rows:
-        raise ValueError(f"dataset stand-in {d.task!r}: {len(rows)} TweetQA rows; needs {d.rows}")
-    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()
+    total = sum(n for _, n in d.splits)
+    if d.raw:  # the loader's own reading of the local file (a test-support module may use tasks' internals)
+        task, root = tasks.get(d.task), tasks.data_dir()
+        plan, why = tasks._local_plan(task, d.raw, root, False)
+        if plan is None:
+            raise ValueError(f"dataset stand-in {d.task!r}: no local {d.raw!r} split ({why})")
+        rows = list(tasks._load_local(task, d.raw, root, plan)[0])[d.offset:d.offset + total]
+    else:
+        data = tasks.load_task(d.rows_from, "train", limit=d.offset + total + 50, source="local").dataset
+        source, context, target = d.schema
+        rows = [{source: src.removeprefix(d.strip), **({context: ""} if context else {}), target: tgt,
+                 **dict(d.extra)} for src, tgt in zip(data["source"], data["target"])][d.offset:d.offset + total]
+    if len(rows) < total:
+        raise ValueError(f"dataset stand-in {d.task!r}: {len(rows)} rows; needs {total}")
+    out, start = {}, 0
+    for split, n in d.splits:
+        out[split] = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows[start:start + n]).encode()
+        start += n
+    return out
 
 
 def build_datasets_cache(cache: str | os.PathLike, standins: tuple[DatasetStandIn, ...] = DATASET_STANDINS) -> Path:
     """Write each dataset stand-in into the ``datasets`` cache folder ``cache`` (use it as ``HF_DATASETS_CACHE``).
 
-    The folder of a repo loaded with ``data_files`` is named by ``datasets``' own config id of those files, so
-    the loader's call finds it; the commit is the SHA-1 of the rows. An existing copy is replaced whole.
+    The folder of a repo loaded with ``data_files`` is named by ``datasets``' own config id of those files, one
+    loaded by config name (CNN/DailyMail's "3.0.0") by that name, so the loader's call finds it; the commit is the
+    SHA-1 of the rows. An existing copy is replaced whole.
     """
     import datasets
     from datasets.naming import camelcase_to_snakecase
@@ -244,19 +268,22 @@ def build_datasets_cache(cache: str | os.PathLike, standins: tuple[DatasetStandI
     cache = Path(cache)
     for d in standins:
         hub = _dataset_task(d.task).hub
-        split = (hub.derive.pool[0] if hub.derive else d.split)
-        split = (hub.splits or {}).get(split, split)  # the repo's name of the split
-        text = _dataset_rows(d)
-        commit = hashlib.sha1(text).hexdigest()
+        texts = {}
+        for split, text in _dataset_rows(d).items():  # by the repo's split names (a derived task: its one pool)
+            split = hub.derive.pool[0] if hub.derive else split
+            texts[(hub.splits or {}).get(split, split)] = text
+        commit = hashlib.sha1(b"".join(texts[k] for k in sorted(texts))).hexdigest()
         org, name = hub.repo.split("/")
-        config = "default" if hub.data_files is None else \
+        config = (hub.config or "default") if hub.data_files is None else \
             datasets.BuilderConfig("default").create_config_id(config_kwargs={"data_files": hub.data_files})
         final = cache / f"{org}___{camelcase_to_snakecase(name)}" / config / "0.0.0" / commit
         with tempfile.TemporaryDirectory() as tmp:
-            rows = Path(tmp) / "rows.jsonl"
-            rows.write_bytes(text)
-            builder = Json(cache_dir=str(Path(tmp) / "build"), dataset_name=name, config_name="default", hash=commit,
-                           data_files={split: [str(rows)]})
+            files = {}
+            for split, text in texts.items():
+                files[split] = [str(Path(tmp) / f"{split}.jsonl")]
+                Path(files[split][0]).write_bytes(text)
+            builder = Json(cache_dir=str(Path(tmp) / "build"), dataset_name=name, hash=commit, data_files=files,
+                           config_name="default" if hub.data_files else config)  # datasets checks the info's name
             builder.download_and_prepare()
             staged = final.parent / f".{commit}.{os.getpid()}.tmp"
             shutil.rmtree(staged, ignore_errors=True)
@@ -274,7 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     build.add_argument("--cache", required=True, help="the folder; then run with HF_HUB_CACHE=<it> HF_HUB_OFFLINE=1")
     build.add_argument("--names", nargs="*", default=None, help=f"default: all of {', '.join(STANDINS)}")
     build.add_argument("--datasets-cache", default=None,
-                       help="also write Table 2's dataset stand-ins there; run with HF_DATASETS_CACHE=<it>")
+                       help="also write the stand-ins of the hub-only datasets there (Table 2's, CNN/DailyMail, "
+                            "QNLI's train split); run with HF_DATASETS_CACHE=<it>")
     args = parser.parse_args(argv)
     print(build_cache(args.cache, args.names))
     if args.datasets_cache:

@@ -21,6 +21,19 @@ def test_a_model_two_notebooks_share_is_planned_once_under_the_first():
     assert {j.task for j in js if j.notebook == "table11_nlu"} == {"sst2"}  # Table 11: the NLU teachers' tasks
 
 
+def test_the_paper_plan_prunes_each_tables_own_tasks():
+    js, paper = plan.jobs("paper"), settings.get("paper")
+    students = {}
+    for j in js:
+        if j.kind == "student":
+            students.setdefault(j.notebook, set()).add(j.task)
+    assert students["table3_layer_selection"] == {"rte", "boolq", "cb", "samsum", "tweetqa"}
+    assert students["table4_encoder_pruning"] == {"rte", "samsum", "tweetqa"}  # SAMSum's and TweetQA's shared
+    assert students["table1_nash_vs_baselines"] == {"samsum", "tweetqa", "xsum", "cnn_dailymail"}
+    assert students["table11_nlu"] == {t.task for t in paper.teachers} - set(paper.pruning_tasks) - {"dolly"}
+    assert {j.task for j in js if j.kind == "teacher"} == set(settings.PAPER_TASKS)
+
+
 @pytest.mark.parametrize("name, dense", [("table4_encoder_pruning", ("teacher",)),
                                          ("table11_nlu", ("teacher", "small dense"))])
 def test_plan_counts_the_models_a_notebook_really_trains(name, dense, tmp_path, monkeypatch):

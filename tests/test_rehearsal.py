@@ -1,11 +1,13 @@
 """The paper profile's code path, end to end in CI: every notebook in the ``rehearsal`` profile (the paper profile at
 tiny sizes, nashlib.settings) on hub-layout stand-ins (nashlib.standins) with the hub offline.
 
-The teachers are the paper's: ``init="t5-base"`` on SAMSum, TweetQA and XSum, and the small dense baseline is
-``t5-small`` (``lineup.small_config``); ``from_pretrained`` resolves both names from the stand-in cache exactly as it
-would from the hub's, because the kernels start with ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE=1`` set. Nothing in the
-code path knows they are stand-ins. Table 2's datasets (Dolly, Self-Instruct, Vicuna: on the hub only) are read by
-hub name from a ``datasets`` cache (``HF_DATASETS_CACHE``) holding their stand-ins, as after a first online load. The
+The teachers are the paper's: ``init="t5-base"`` on every task of its tables (Table 1's four generation tasks, the
+ten GLUE / SuperGLUE tasks, Dolly), and the small dense baseline is ``t5-small`` (``lineup.small_config``);
+``from_pretrained`` resolves both names from the stand-in cache exactly as it would from the hub's, because the
+kernels start with ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE=1`` set. Nothing in the code path knows they are stand-ins.
+The datasets on the hub only (Table 2's Dolly, Self-Instruct and Vicuna, CNN/DailyMail, QNLI's training split) are
+read by hub name from a ``datasets`` cache (``HF_DATASETS_CACHE``) holding their stand-ins, as after a first online
+load; each notebook prunes its own paper artefact's tasks (``Profile.notebook_tasks``). The
 teachers learn nothing in six steps on random weights (the rule is waived): this proves the path, not the quality.
 """
 
@@ -31,7 +33,7 @@ def test_rehearsal_differs_from_paper_only_in_sizes_device_and_the_waived_rule()
 
 def test_every_notebook_runs_the_paper_path_on_hub_layout_stand_ins(tmp_path, monkeypatch):
     cache = standins.build_cache(tmp_path / "hf")  # t5-base, t5-small, Table 10's t5-efficient-base-dl{2,4,6,8}, ...
-    data = standins.build_datasets_cache(tmp_path / "datasets")  # Table 2's Dolly, Self-Instruct, Vicuna
+    data = standins.build_datasets_cache(tmp_path / "datasets")  # Dolly, Self-Instruct, Vicuna, CNN/DM, QNLI train
     for key, value in {"HF_HUB_CACHE": cache, "HF_DATASETS_CACHE": data, "HF_HUB_OFFLINE": "1",
                        "NASH_RUN_DIR": tmp_path / "runs",
                        "NASH_TEACHER_DIR": tmp_path / "teachers"}.items():

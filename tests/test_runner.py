@@ -6,7 +6,7 @@ import platform
 import pytest
 import yaml
 
-from nashlib import env
+from nashlib import env, settings
 from nashlib import runner as notebooks
 
 EXPECTED = {"fig2_decoder_depth_speed", "fig3_layer_time_vs_seqlen", "fig4_component_profile", "fast_generation"}
@@ -67,6 +67,23 @@ def test_prepare_injects_parameters(tmp_path):
     assert injected and "PROFILE = \"smoke\"" in "".join(injected[0]["source"])
     with pytest.raises(ValueError, match="profile 'cpu' would write into the committed figures"):
         notebooks.prepare("cpu", tmp_path)
+
+
+def test_a_notebook_gets_its_own_tasks_where_the_profile_lists_them(tmp_path):
+    paper = settings.get("paper")
+    assert notebooks.notebook_overrides(paper, "table3_layer_selection", None) == {
+        "pruning_tasks": ["rte", "boolq", "cb", "samsum", "tweetqa"]}
+    assert notebooks.notebook_overrides(paper, "table3_layer_selection", {"repeats": 3}) == {
+        "repeats": 3, "pruning_tasks": ["rte", "boolq", "cb", "samsum", "tweetqa"]}
+    assert notebooks.notebook_overrides(paper, "table1_nash_vs_baselines", {"repeats": 3}) == {"repeats": 3}
+    mine = {"pruning_tasks": ["samsum"]}  # the user's choice, for every notebook
+    assert notebooks.notebook_overrides(paper, "table3_layer_selection", mine) == mine
+    cpu = settings.get("cpu")  # no lists: every notebook as before (the committed figures' stamps unchanged)
+    assert all(notebooks.notebook_overrides(cpu, n, None) is None for n in notebooks.available())
+    [path] = notebooks.prepare("rehearsal", tmp_path, only="fig8_cofi_instability", out_dir=tmp_path / "figs")
+    injected = [c for c in json.loads(path.read_text())["cells"]
+                if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert 'OVERRIDES = {"pruning_tasks": ["rte", "samsum"]}' in "".join(injected[0]["source"])
 
 
 def test_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):

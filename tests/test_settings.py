@@ -208,6 +208,45 @@ def test_paper_profile_follows_tables_8_and_9_per_task():
     assert "at most 73660 fine-tuning steps (validation every 1000, the best kept" in samsum.describe()
 
 
+def test_paper_profile_has_a_teacher_for_every_task_of_its_tables():
+    p = profiles.get("paper")
+    table1, table3, table4 = ("tweetqa", "xsum", "samsum", "cnn_dailymail"), ("rte", "boolq", "cb", "samsum", "tweetqa"), \
+        ("rte", "samsum", "tweetqa")
+    table11 = ("qnli", "sst2", "cola", "mrpc", "rte", "stsb", "boolq", "wic", "copa", "cb")
+    assert {t.task for t in p.teachers} == set(table1 + table3 + table4 + table11 + ("dolly",)) == set(profiles.PAPER_TASKS)
+    assert set(p.pruning_tasks) == set(table1)  # Table 11 takes the NLU teachers itself; Tables 3 / 4: an override
+    samsum, tweetqa, cnn, cb, qnli, dolly = (p.teacher(t) for t in ("samsum", "tweetqa", "cnn_dailymail", "cb", "qnli",
+                                                                     "dolly"))
+    assert samsum.steps == 20 * -(-14_732 // 4) and cnn.steps == 3 * -(-287_113 // 4)  # Table 8's fine-tuning epochs
+    assert tweetqa.steps == 20 * -(-10_692 // 4) and qnli.steps == 20 * -(-104_743 // 32)  # Table 9: 20 at batch 32
+    assert (cb.batch, cb.steps, cb.max_source_len, cb.max_target_len, cb.beams) == (32, 20 * 8, 128, 5, 1)
+    assert (cnn.batch, cnn.max_source_len, cnn.max_target_len, cnn.beams, cnn.lr) == (4, 512, 128, 4, 3e-5)
+    assert dolly.max_target_len == 256 and {t.init for t in p.teachers} == {"t5-base"}
+    assert {t.source for t in p.teachers} == {"auto"} and {t.warmup_steps for t in p.teachers} == {0}
+    assert profiles.paper_teacher("rte", 277, lr=1e-4).lr == 1e-4
+    with pytest.raises(ValueError, match="task 'sst2_frequent' has no row in the paper's Tables 8 / 9"):
+        profiles.paper_teacher("sst2_frequent", 100)
+
+
+def test_notebook_tasks_name_tasks_with_teachers_once_per_notebook():
+    paper = profiles.get("paper")
+    assert paper.tasks_for("table4_encoder_pruning") == ("rte", "samsum", "tweetqa")
+    assert paper.tasks_for("table1_nash_vs_baselines") == paper.pruning_tasks
+    assert profiles.get("rehearsal").notebook_tasks == paper.notebook_tasks  # only sizes differ
+    assert profiles.get("cpu").notebook_tasks == () and profiles.get("cpu").tasks_for("table3_layer_selection") == (
+        "sst2_frequent",)
+    listed = profiles.get("paper", notebook_tasks=[["table3_layer_selection", ["rte"]]])
+    assert listed.notebook_tasks == (("table3_layer_selection", ("rte",)),)  # lists read as tuples
+    with pytest.raises(ValueError, match="notebook_tasks of 'fig6_pruned_structure' names \\['sst2_frequent'\\], which have "
+                                         "no teacher"):
+        profiles.get("paper", notebook_tasks=[("fig6_pruned_structure", ("sst2_frequent",))])
+    for bad in ([("fig6_pruned_structure", ())], [("fig6_pruned_structure",)], [(3, ("rte",))]):
+        with pytest.raises(ValueError, match="notebook_tasks entry .*allowed: \\(notebook name, non-empty list"):
+            profiles.get("paper", notebook_tasks=bad)
+    with pytest.raises(ValueError, match="names a notebook twice"):
+        profiles.get("paper", notebook_tasks=[("fig6_pruned_structure", ("rte",)), ("fig6_pruned_structure", ("cb",))])
+
+
 def test_cpu_profile_pins_avx2_kernels_and_start_warns_without_them(monkeypatch):
     assert profiles.get("cpu").kernel_isa == "avx2" and profiles.get("smoke").kernel_isa == ""
     with pytest.raises(ValueError, match="kernel_isa='sse'; allowed: '' .*'avx2'"):

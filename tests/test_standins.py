@@ -110,16 +110,22 @@ from nashlib.data import tasks
 from nashlib.experiments import instruct_sets
 sets = instruct_sets.load_eval_sets()
 train = tasks.load_task("dolly", "train")
+cnn = {s: tasks.load_task("cnn_dailymail", s) for s in ("train", "validation", "test")}
+qnli = tasks.load_task("qnli", "train")
 print("RESULT " + json.dumps({**{k: [v.source, v.origin, len(v.dataset), v.derived] for k, v in sets.items()},
-                              "train": [train.source, len(train.dataset)], "first": sets["Dolly"].dataset[0]}))
+                              "train": [train.source, len(train.dataset)], "first": sets["Dolly"].dataset[0],
+                              "cnn": {s: [d.source, d.origin, len(d.dataset), d.dataset[0]] for s, d in cnn.items()},
+                              "qnli": [qnli.source, qnli.origin, len(qnli.dataset), qnli.dataset[0]]}))
 """
 
 
-def test_table2_datasets_resolve_offline_from_a_datasets_cache_by_hub_name(tmp_path):
+def test_hub_only_datasets_resolve_offline_from_a_datasets_cache_by_hub_name(tmp_path):
     cache = standins.build_datasets_cache(tmp_path / "datasets")
     commits = sorted(p.name for p in cache.glob("*/*/0.0.0/*"))
     assert [p.name for p in sorted(cache.iterdir())] == ["MiniLLM___self-inst", "MiniLLM___vicuna",
-                                                         "databricks___databricks-dolly-15k"]
+                                                         "abisee___cnn_dailymail", "databricks___databricks-dolly-15k",
+                                                         "nyu-mll___glue"]
+    assert [p.name for p in (cache / "abisee___cnn_dailymail").iterdir()] == ["3.0.0"]  # loaded by config name
     assert commits == sorted(p.name for p in standins.build_datasets_cache(tmp_path / "again").glob("*/*/0.0.0/*"))
     (tmp_path / "empty").mkdir()  # no local copies: every set must come through the hub path
     env = dict(os.environ, HF_DATASETS_CACHE=str(cache), HF_HUB_OFFLINE="1", NASH_DATA_DIR=str(tmp_path / "empty"))
@@ -131,3 +137,12 @@ def test_table2_datasets_resolve_offline_from_a_datasets_cache_by_hub_name(tmp_p
     assert out["Self-Instruct"][:3] == ["hub", "hub dataset 'MiniLLM/self-inst'", 40]
     assert out["Vicuna"][:3] == ["hub", "hub dataset 'MiniLLM/Vicuna'", 20]
     assert out["first"]["source"].startswith("question: ") and out["first"]["target"]  # TweetQA's rows, Dolly's form
+    origin = "hub dataset 'abisee/cnn_dailymail' (config '3.0.0')"
+    assert {s: v[:3] for s, v in out["cnn"].items()} == {"train": ["hub", origin, 96], "validation": ["hub", origin, 24],
+                                                          "test": ["hub", origin, 24]}
+    first = out["cnn"]["train"][3]  # a SAMSum dialogue as an article, under CNN/DailyMail's own template, once
+    assert first["source"].startswith("summarize: ") and not first["source"].startswith("summarize: summarize:")
+    assert out["cnn"]["train"][3] != out["cnn"]["validation"][3]  # each split its own rows
+    assert out["qnli"][:3] == ["hub", "hub dataset 'nyu-mll/glue' (config 'qnli')", 96]
+    assert out["qnli"][3]["source"].startswith("qnli question: ") and out["qnli"][3]["target"] in (
+        "entailment", "not_entailment")
