@@ -216,9 +216,9 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     own = {**{k: nlu for k in _NEEDS_NLU}, **{k: [t for t in p.teachers if t.task == "dolly"] for k in _NEEDS_DOLLY}}
     for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY}.items()):  # the runner's order
         if not only or name in only:
-            everything += [job for t in own.get(name, pruned(name)) for job in needs(p, t)]
-            first = pruned(name)  # Table 1's first task: whose structures Tables 2 and 11 rebuild at T5-base's shape
-            everything += _first_structures(p, first[0], name) if name in own and first else []
+            chosen = pruned(name)  # its first task: whose structures Tables 2 and 11 rebuild at T5-base's shape
+            everything += [job for t in own.get(name, chosen) for job in needs(p, t)]
+            everything += _first_structures(p, chosen[0], name) if name in own and chosen else []
     seen, out = set(), []
     for j in everything:
         if j.key not in seen:

@@ -215,7 +215,8 @@ def paper_teacher(task: str, eval_examples: int, **changes) -> TeacherConfig:
     """The paper profile's teacher of ``task``: T5-base fine-tuned densely on the task's training split as its
     students are after pruning (``task``'s row of Tables 8 / 9: the fine-tuning epochs turned into steps, batch,
     learning rate, input and target lengths; no warm-up, AdamW). The paper gives no teacher recipe of its own.
-    Generation tasks are scored with beam 4, NLU answers (at most 5 tokens) greedily; ``changes`` replace fields."""
+    Generation tasks are scored with beam 4, NLU answers (at most 5 tokens) greedily; ``changes`` replace fields.
+    Where its rows come from is the profile's to say (the paper profile: :func:`_online`)."""
     if task not in PAPER_TASKS:
         raise ValueError(f"task {task!r} has no row in the paper's Tables 8 / 9; allowed: {', '.join(PAPER_TASKS)}")
     group, rows = PAPER_TASKS[task]
@@ -223,7 +224,7 @@ def paper_teacher(task: str, eval_examples: int, **changes) -> TeacherConfig:
     steps = r.finetune_epochs * -(-rows // r.batch)
     cfg = TeacherConfig(task, init="t5-base", eval_examples=eval_examples, max_source_len=r.max_source_len,
                         max_target_len=r.max_target_len, batch=r.batch, steps=steps, lr=r.lr, warmup_steps=0,
-                        beams=4 if group.startswith("nlg") else 1, source="auto")
+                        beams=4 if group.startswith("nlg") else 1)
     return dataclasses.replace(cfg, **changes)
 
 
@@ -292,12 +293,11 @@ _TEACHERS: dict[str, tuple[TeacherConfig, ...]] = {  # per profile, one per task
     # ten, Table 2's Dolly), scored on their validation splits: all of SAMSum's 818 and TweetQA's 1086 rows and
     # of the GLUE / SuperGLUE dev sets, the first 1000 articles of XSum's and CNN/DailyMail's (beam 4 over 11-13k
     # articles is hours per model), Gu et al.'s 1k Dolly rows held out; Dolly's answers 256 tokens as Gu et al.'s
-    "paper": tuple(paper_teacher(task, n) for task, n in (
+    "paper": _online(*(paper_teacher(task, n) for task, n in (
         ("samsum", 818), ("tweetqa", 1086), ("xsum", 1000), ("cnn_dailymail", 1000),
         ("rte", 277), ("boolq", 3270), ("cb", 56), ("cola", 1043), ("sst2", 872), ("mrpc", 408), ("stsb", 1500),
-        ("qnli", 5463), ("wic", 638), ("copa", 100))) + (paper_teacher("dolly", 1000, max_target_len=256),),
+        ("qnli", 5463), ("wic", 638), ("copa", 100))), paper_teacher("dolly", 1000, max_target_len=256)),
 }
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ class StudentRecipe:
             raise ValueError(f"StudentRecipe: high_sparsity={self.high_sparsity!r}; allowed: 0 < s < 1")
         if self.select not in SELECTS:
             raise ValueError(f"StudentRecipe: select={self.select!r}; allowed: {', '.join(map(repr, SELECTS))}")
-        every, patience = self.finetune_eval_every, self.finetune_patience
+        every, patience = self.finetune_eval_every, self.finetune_patience  # checked together below
         if (every or patience) and not (every >= 1 and patience >= 1 and every <= self.finetune_steps):
             raise ValueError(f"StudentRecipe: finetune_eval_every={every}, finetune_patience={patience}; allowed: "
                              f"both 0 (fine-tune all finetune_steps), or both >= 1 with finetune_eval_every <= "
@@ -394,8 +394,6 @@ _STUDENTS: dict[str, StudentRecipe] = {
                            mask_lr=0.01, reg_lr=0.01, batch=4, timing_batch=32,
                            seeds=tuple(range(20)), high_sparsity=0.9, paired_seeds=(0, 1, 2, 3, 4)),
 }
-
-
 
 
 def paper_student(task: str, base: StudentRecipe) -> StudentRecipe:
