@@ -161,7 +161,8 @@ def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
     cfgs = (TeacherConfig("sst2", **TINY), TeacherConfig("sst2_frequent", **TINY))
     cpu, smoke = (dataclasses.replace(settings.get(name), teachers=cfgs, pruning_tasks=()) for name in ("cpu", "smoke"))
     verdicts = {"sst2": True, "sst2_frequent": False}
-    monkeypatch.setattr(baselines, "get_teacher", lambda cfg, progress=True: cfg.task)  # stands for the model
+    trained = []
+    monkeypatch.setattr(baselines, "get_teacher", lambda cfg, progress=True: trained.append(cfg.task) or cfg.task)
     monkeypatch.setattr(baselines, "usable", lambda t, margin: baselines.TeacherCheck(
         usable=verdicts[t], teacher=0.8, best_baseline=0.5, baselines={}))
     kept, table = baselines.pruning_teachers(cpu)
@@ -170,6 +171,8 @@ def test_pruning_teachers_keeps_usable_ones_and_refuses_none(monkeypatch):
     chosen = dataclasses.replace(smoke, pruning_tasks=("sst2_frequent",))  # the profile prunes one task only
     kept, table = baselines.pruning_teachers(chosen)
     assert list(kept) == ["sst2_frequent"] and table.chosen.tolist() == [False, True]
+    assert trained[-1] == "sst2_frequent" and trained.count("sst2") == 2  # the unchosen teacher is not trained
+    assert table.teacher.isna().tolist() == [True, False] and table.used.tolist() == [False, True]
     with pytest.raises(ValueError, match="pruning_tasks=\\['rte'\\] names \\['rte'\\], which have no teacher"):
         dataclasses.replace(smoke, pruning_tasks=("rte",))
     verdicts["sst2"] = False

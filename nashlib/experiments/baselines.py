@@ -105,9 +105,12 @@ def usable(t: Teacher, margin: float = 0.10) -> TeacherCheck:
 def pruning_teachers(profile: Profile, *, progress: bool = True) -> tuple[dict[str, Teacher], pd.DataFrame]:
     """The teachers of ``profile`` that pruning experiments may use, and the table that decided it.
 
-    Trains or loads every teacher of ``profile.teachers``; keeps those that beat every trivial
-    baseline by ``profile.teacher_margin`` (:func:`usable`) and whose task is among ``profile.pruning_tasks``
-    (when it names any: the cpu profile prunes one task, so that every model gets paired seeds in budget).
+    Trains or loads the teachers of ``profile.teachers`` whose task is among ``profile.pruning_tasks`` (when it
+    names any: the cpu profile prunes one task, so that every model gets paired seeds in budget; the runner
+    hands each notebook its own tasks there) and keeps those that beat every trivial baseline by
+    ``profile.teacher_margin`` (:func:`usable`). A teacher of another task is not trained here (at paper scale
+    that would be days of training for a notebook that does not prune it): its row says ``chosen`` False and
+    has no scores; the teachers notebook trains and reports every teacher.
     With ``profile.waive_teacher_rule`` (smoke) the rule is reported but waived: micro teachers trained for
     a few steps exist to exercise the code.
     Returns ``({task: Teacher}, table)``; the table has one row per teacher with its verdict and whether the
@@ -117,13 +120,15 @@ def pruning_teachers(profile: Profile, *, progress: bool = True) -> tuple[dict[s
     kept, rows = {}, []
     for cfg in profile.teachers:
         task = tasks.get(cfg.task)
-        t = get_teacher(cfg, progress=progress)
-        check = usable(t, profile.teacher_margin)
-        chosen = not profile.pruning_tasks or cfg.task in profile.pruning_tasks
-        rows.append(dict(task=cfg.task, title=task.title, kind=task.kind, metric=task.metric, teacher=check.teacher,
-                         best_baseline=check.best_baseline, usable=check.usable, chosen=chosen))
-        if chosen and (check.usable or profile.waive_teacher_rule):
-            kept[cfg.task] = t
+        row = dict(task=cfg.task, title=task.title, kind=task.kind, metric=task.metric, teacher=None,
+                   best_baseline=None, usable=None, chosen=not profile.pruning_tasks or cfg.task in profile.pruning_tasks)
+        if row["chosen"]:
+            t = get_teacher(cfg, progress=progress)
+            check = usable(t, profile.teacher_margin)
+            row.update(teacher=check.teacher, best_baseline=check.best_baseline, usable=check.usable)
+            if check.usable or profile.waive_teacher_rule:
+                kept[cfg.task] = t
+        rows.append(row)
     if not kept:
         raise RuntimeError(f"profile {profile.name}: no teacher passed the rule (see the teachers notebook); "
                            "nothing to prune")
