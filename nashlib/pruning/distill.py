@@ -119,9 +119,13 @@ def distillation_loss(student_logits, teacher_logits, student_blocks: BlockOutpu
                       *, decoder_map: list[int], encoder_map: list[int] | None = None, labels: torch.Tensor | None = None,
                       attention_mask: torch.Tensor | None = None, lambda_enc: float = 1e-3,
                       lambda_dec: float = 1e-3, temperature: float = 1.0,
-                      direction: str = "student||teacher", kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
+                      direction: str = "student||teacher", kl_weight: float = 1.0,
+                      shares: tuple[float, float] = (1.0, 1.0)) -> dict[str, torch.Tensor]:
     """Every term of the NASH objective except R; returns the terms (``kl`` unweighted) and their weighted
-    sum ``loss = kl_weight * kl + lambda_enc * enc + lambda_dec * dec``."""
+    sum ``loss = kl_weight * kl + lambda_enc * enc + lambda_dec * dec``.
+
+    ``shares`` (target tokens, source tokens) multiply the terms that are means over those tokens in ``loss``
+    (``nashlib.training.loop.Loop.share``: a process's part of a multi-process batch; 1.0, exact, in one)."""
     s_enc, t_enc = student_blocks.outputs["encoder"], teacher_blocks.outputs["encoder"]
     s_dec, t_dec = student_blocks.outputs["decoder"], teacher_blocks.outputs["decoder"]
     if encoder_map is None and len(s_enc) != len(t_enc):
@@ -138,5 +142,6 @@ def distillation_loss(student_logits, teacher_logits, student_blocks: BlockOutpu
     kl = kl_logits(student_logits, teacher_logits, target_mask, temperature, direction)
     enc = sum(_mse(s, t_enc[j], attention_mask) for s, j in zip(s_enc, encoder_map))
     dec = sum(_mse(s, t_dec[j], target_mask) for s, j in zip(s_dec, decoder_map))
-    loss = kl_weight * kl + lambda_enc * enc + lambda_dec * dec
+    target_share, source_share = shares
+    loss = kl_weight * kl * target_share + lambda_enc * enc * source_share + lambda_dec * dec * target_share
     return {"loss": loss, "kl": kl, "hidden_enc": enc, "hidden_dec": dec}

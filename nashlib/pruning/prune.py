@@ -74,7 +74,7 @@ from nashlib.pruning.constraints import Constraint, LayerCount, Sparsity
 from nashlib.pruning.distill import DISTILL, BlockOutputs, distillation_loss
 from nashlib.pruning.layers import STRATEGIES, keep_decoder_layers, keep_encoder_layers, select_layers
 from nashlib.pruning.masks import PruningMasks
-from nashlib.training.loop import Loop
+from nashlib.training.loop import MIXED_PRECISION, Loop, check_mixed_precision
 from nashlib.training.runs import CorruptCheckpoint, Record, Run, key
 
 __all__ = ["PruneConfig", "PruneReport", "PruneResult", "prune", "run_folder", "METHODS", "mask_types"]
@@ -86,7 +86,6 @@ METHODS = {
 }
 
 
-MIXED_PRECISION = ("no", "fp16", "bf16")
 MASK_INITS, EVAL_MASKS, HIGH_BIAS = ("released", "droprate"), ("per_layer", "global"), ("move", "zero")
 SELECTS = ("last", "at_target")
 SELECTED = "selected.pt"  # the latest at-target snapshot of a run with select="at_target" (survives a restart)
@@ -285,10 +284,11 @@ def _step_fn(teacher, student, raw_student, constraints: list[Constraint], cfg: 
     layer_weight = 1.0 if cfg.layer_loss else 0.0  # without the layer loss its terms are traced, not trained
 
     def step_fn(step: int, data: dict):
+        target_share = loop.share(data["labels"] != -100)  # 1.0 in one process (Loop.share)
         if kd is None:
             with loop.autocast():
                 ce = student(**data).loss
-            terms = {"loss": ce, "ce": ce}
+            terms = {"loss": ce * target_share, "ce": ce}
         else:
             with torch.no_grad(), BlockOutputs(teacher) as t_blocks:
                 t_logits = teacher(**data).logits  # (B, T_tgt, V)
@@ -298,7 +298,8 @@ def _step_fn(teacher, student, raw_student, constraints: list[Constraint], cfg: 
                     s_logits, t_logits, s_blocks, t_blocks, decoder_map=decoder_map, encoder_map=encoder_map,
                     labels=data.get("labels"), attention_mask=data.get("attention_mask"),
                     lambda_enc=cfg.lambda_enc * layer_weight, lambda_dec=cfg.lambda_dec * layer_weight,
-                    temperature=cfg.temperature or kd.temperature, direction=kd.direction, kl_weight=kd.weight)
+                    temperature=cfg.temperature or kd.temperature, direction=kd.direction, kl_weight=kd.weight,
+                    shares=(target_share, loop.share(data["attention_mask"])))
         reg = sum(c.penalty(step) for c in constraints)
         return terms["loss"] + reg, {**terms, "reg": reg}  # the row's "loss" is the objective without R
 
@@ -377,6 +378,7 @@ def prune(teacher, batch: Callable[[int], dict], cfg: PruneConfig, run_root: str
     killed run would; it then returns None. Calling again resumes.
     """
     cfg.check_teacher(teacher)  # before the run folder is made
+    check_mixed_precision(cfg.mixed_precision)
     run = Run(run_folder(cfg, run_root)).begin(cfg)
     loop = Loop(run.folder, steps=cfg.steps, seed=cfg.seed, checkpoint_every=cfg.checkpoint_every,
                 mixed_precision=cfg.mixed_precision, desc=f"{cfg.method} pruning", progress=progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from nashlib.env import atomic_write_bytes, atomic_write_text
-from nashlib.training.loop import SCHEDULES, Loop
+from nashlib.training.loop import MIXED_PRECISION, SCHEDULES, Loop, check_mixed_precision
 from nashlib.training.runs import Run, key
 
 __all__ = ["FinetuneConfig", "finetune"]
@@ -51,7 +51,7 @@ class FinetuneConfig:
         allowed("temperature", real(self.temperature) and self.temperature > 0, "a finite number > 0")
         allowed("seed", integer(self.seed) and self.seed >= 0, "an integer >= 0")
         allowed("checkpoint_every", integer(self.checkpoint_every) and self.checkpoint_every >= 0, "an integer >= 0")
-        allowed("mixed_precision", self.mixed_precision in ("no", "fp16", "bf16"), "'no', 'fp16', 'bf16'")
+        allowed("mixed_precision", self.mixed_precision in MIXED_PRECISION, ", ".join(map(repr, MIXED_PRECISION)))
         allowed("schedule", self.schedule in SCHEDULES, ", ".join(map(repr, SCHEDULES)))
         allowed("warmup_steps", integer(self.warmup_steps) and 0 <= self.warmup_steps < self.steps,
                 "an integer from 0 to steps - 1")
@@ -75,7 +75,8 @@ def _step_fn(model, teacher, cfg: FinetuneConfig, loop: Loop):
                 kl = kl_logits(out.logits, t_logits, data["labels"] != -100, cfg.temperature)
                 loss = loss + cfg.distill_weight * kl
                 row["kl"] = kl
-        return loss, {**row, "loss": loss}
+        # a mean over target tokens: this process's share of the global batch's (exactly 1.0 in one process)
+        return loss * loop.share(data["labels"] != -100), {**row, "loss": loss}
 
     return step_fn
 
@@ -133,6 +134,7 @@ def finetune(model, batch: Callable[[int], dict], cfg: FinetuneConfig, run_root:
         raise ValueError(f"distill_weight={cfg.distill_weight} needs a teacher; pass teacher=...")
     if bool(cfg.eval_every) != (evaluate is not None):
         raise ValueError(f"eval_every={cfg.eval_every} needs evaluate=... (and evaluate needs eval_every > 0)")
+    check_mixed_precision(cfg.mixed_precision)  # before the run folder is made
     run = Run(Path(run_root) / f"finetune-{key(cfg)}").begin(cfg)
     loop = Loop(run.folder, steps=cfg.steps, seed=cfg.seed, checkpoint_every=cfg.checkpoint_every,
                 mixed_precision=cfg.mixed_precision, max_grad_norm=cfg.max_grad_norm, schedule=cfg.schedule,
