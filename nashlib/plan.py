@@ -205,7 +205,7 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     order) that trains it; the teachers, which every pruning notebook needs, first."""
     p = settings.get(p) if isinstance(p, str) else p
 
-    def pruned(name: str) -> list[TeacherConfig]:  # the notebook's tasks (the runner's notebook_overrides)
+    def pruned(name: str) -> list[TeacherConfig]:  # the notebook's tasks (settings.notebook_overrides)
         chosen = p.tasks_for(name)
         return [t for t in p.teachers if not chosen or t.task in chosen]
     everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers]

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nashlib import settings
+from nashlib.settings import notebook_overrides
 from nashlib.env import REPO_ROOT, allocator_env, atomic_write_text, kernel_env
 from nashlib.results.report import dependencies, record_run, write_report
 
@@ -129,15 +130,6 @@ def is_current(name: str, profile: str, out_dir: Path, overrides: dict | None) -
         return json.loads(stamp.read_text()).get("key") == stamp_key(name, profile, out_dir, overrides)
     except (OSError, json.JSONDecodeError):
         return False
-
-
-def notebook_overrides(p: settings.Profile, name: str, overrides: dict | None) -> dict | None:
-    """``overrides`` for notebook ``name``: with its own tasks (``Profile.notebook_tasks``) as ``pruning_tasks``
-    where the profile lists them, unless the user's overrides set ``pruning_tasks`` (for every notebook)."""
-    own = dict(p.notebook_tasks).get(name)
-    if own is None or "pruning_tasks" in (overrides or {}):
-        return overrides
-    return {**(overrides or {}), "pruning_tasks": list(own)}
 
 
 def _parameters(profile: str, out_dir: Path, overrides: dict | None) -> dict:

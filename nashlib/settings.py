@@ -784,15 +784,31 @@ def _check_kernels(p: Profile) -> None:
                       f"{settings} (python -m nashlib.runner and make figures do).", RuntimeWarning, stacklevel=3)
 
 
-def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = None):
+def notebook_overrides(p: Profile, name: str, overrides: dict | None) -> dict | None:
+    """``overrides`` for notebook ``name``: with its own tasks (``Profile.notebook_tasks``) as ``pruning_tasks``
+    where the profile lists them, unless the user's overrides set ``pruning_tasks`` (for every notebook)."""
+    own = dict(p.notebook_tasks).get(name)
+    if own is None or "pruning_tasks" in (overrides or {}):
+        return overrides
+    return {**(overrides or {}), "pruning_tasks": list(own)}
+
+
+def start(profile: str, *, seed: int, out_dir: str, overrides: dict | None = None, notebook: str = ""):
     """A notebook's first step, from its parameters cell: validate every parameter (papermill injects
-    them unchecked), resolve the profile, check its device, seed everything and set the threads.
+    them unchecked), resolve the profile (with the notebook's own tasks, :func:`notebook_overrides`, whether the
+    runner or a person runs it), check its device, seed everything and set the threads.
 
     Returns ``(profile, run)``: the :class:`Profile` and a short summary dict.
     """
     check_parameter("SEED", seed, int)
     check_parameter("OUT_DIR", out_dir, str)
+    folder = env.REPO_ROOT / "notebooks"  # absent where nashlib is installed without the repository
+    if notebook and folder.is_dir() and not (folder / f"{notebook}.py").exists():
+        raise ValueError(f"notebook={notebook!r} is not a notebook of notebooks/; allowed: a file name there "
+                         "without '.py', e.g. 'table1_nash_vs_baselines'")
     p = get(profile, overrides)
+    if notebook:
+        p = get(profile, notebook_overrides(p, notebook, overrides))
     if p.device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"profile {p.name!r} runs on a CUDA GPU, and torch sees none "
                            f"(torch {torch.__version__}, cuda available: False). Use PROFILE='cpu' or "

@@ -54,7 +54,7 @@ from nashlib.results import verdicts as V
 from nashlib.speed import bench, configs, figures, paths, roofline, tables, timing
 from nashlib.speed import components
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="fast_generation")
 T0 = time.perf_counter()
 SHAPE = shapes.shape(P.teacher_shape)
 ALLOCATOR = env.allocator_settings()  # what this kernel's glibc read at start-up

@@ -54,7 +54,7 @@ from nashlib.results import verdicts as V
 from nashlib.speed import configs as grid
 from nashlib.speed import figures, tables, timing, twopaths
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="fig2_decoder_depth_speed")
 T0 = time.perf_counter()
 SHAPE = shapes.shape(P.teacher_shape)
 RUN

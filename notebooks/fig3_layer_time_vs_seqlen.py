@@ -45,7 +45,7 @@ from nashlib.results import plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import configs, figures
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="fig3_layer_time_vs_seqlen")
 T0 = time.perf_counter()
 SHAPE = shapes.shape(P.teacher_shape)
 RUN

@@ -46,7 +46,7 @@ from nashlib.results import verdicts as V
 from nashlib.speed import components
 from nashlib.speed import figures, timing
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="fig4_component_profile")
 T0 = time.perf_counter()
 model = shapes.build_t5(P.teacher_shape, seed=SEED, device=P.device)
 inputs = timing.random_inputs(model.config.vocab_size, P.batch, P.src_len, seed=SEED, device=P.device)

@@ -62,7 +62,7 @@ from nashlib.pruning import structure
 from nashlib.results import plotting
 from nashlib.results import verdicts as V
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="fig6_pruned_structure")
 TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 if not 0 <= TOLERANCE < 1:

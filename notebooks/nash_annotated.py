@@ -76,7 +76,7 @@ from nashlib.pruning import constraints, distill, hardconcrete, layers, prune
 from nashlib.pruning.masks import PruningMasks
 from nashlib.results import plotting
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="nash_annotated")
 T0 = time.perf_counter()
 WORK = tempfile.TemporaryDirectory(prefix="nash_annotated-")  # the pruning run and the saved model; removed at the end
 TEACHER = shapes.build_t5(SHAPE, seed=SEED)  # random weights, eval mode: the teacher of every demonstration

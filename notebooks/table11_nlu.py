@@ -58,7 +58,7 @@ from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import mapped, sweep, timing
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table11_nlu")
 T0 = time.perf_counter()
 if not 0 < TIE < 1:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 < TIE < 1")

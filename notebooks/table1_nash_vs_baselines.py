@@ -88,7 +88,7 @@ from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.shapes import count_parameters
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table1_nash_vs_baselines")
 TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 for key, value in (("TEACHER_GAP", TEACHER_GAP), ("SPEED_MATCH", SPEED_MATCH), ("TIE", TIE)):

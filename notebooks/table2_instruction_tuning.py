@@ -67,7 +67,7 @@ from nashlib.speed import mapped, sweep, timing
 if not 0 < TIE < 1:
     raise ValueError(f"TIE={TIE!r}; allowed: 0 < TIE < 1")
 JUDGE_FN = instruct.load_judge(JUDGE)  # a bad name fails here, before anything is trained
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table2_instruction_tuning")
 T0 = time.perf_counter()
 if not P.new_tokens < RESPONSE_TOKENS <= 512:
     raise ValueError(f"RESPONSE_TOKENS={RESPONSE_TOKENS!r}; allowed: {P.new_tokens + 1} to 512 (above the profile's "

@@ -74,7 +74,7 @@ from nashlib.pruning import layers
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table3_layer_selection")
 TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 if not 0 <= TIE < 100:

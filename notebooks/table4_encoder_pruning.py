@@ -75,7 +75,7 @@ from nashlib.experiments import ablations, baselines, lineup
 from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table4_encoder_pruning")
 TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 T0 = time.perf_counter()
 if not 0 <= TIE < 100:

@@ -49,7 +49,7 @@ from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import mapped, timing
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table5_deeper_models")
 T0 = time.perf_counter()
 
 # %% [markdown]

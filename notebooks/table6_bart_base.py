@@ -51,7 +51,7 @@ from nashlib.results import paper, plotting
 from nashlib.results import verdicts as V
 from nashlib.speed import bart, figures, sweep, timing
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="table6_bart_base")
 T0 = time.perf_counter()
 NEW_TOKENS = [max(1, round(P.new_tokens * f)) for f in SWEEP]
 ROUNDS_RUN = min(ROUNDS, P.repeats)

@@ -84,7 +84,7 @@ from nashlib.experiments import baselines, lineup, teachers
 from nashlib.results import plotting
 from nashlib.results import verdicts as V
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="teachers")
 T0 = time.perf_counter()
 pd.DataFrame([dataclasses.asdict(cfg) for cfg in P.teachers])
 

@@ -71,7 +71,7 @@ from nashlib.experiments import baselines, generation, traces, variants
 from nashlib.results import plotting
 from nashlib.results import verdicts as V
 
-P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES)
+P, RUN = settings.start(PROFILE, seed=SEED, out_dir=OUT_DIR, overrides=OVERRIDES, notebook="variants_paper_vs_released")
 R = P.student
 ALL_TEACHERS, TEACHER_TABLE = baselines.pruning_teachers(P)
 TEACHERS = {k: t for k, t in ALL_TEACHERS.items() if not GENERATION_ONLY or generation.is_generation(t.config.task)}

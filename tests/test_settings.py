@@ -260,3 +260,23 @@ def test_cpu_profile_pins_avx2_kernels_and_start_warns_without_them(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         profiles.start("cpu", seed=0, out_dir=".")
+
+
+def test_start_gives_a_notebook_its_own_tasks_when_run_by_hand():
+    """settings.start(..., notebook=name) applies Profile.notebook_tasks as the runner does (a notebook opened
+    in Jupyter prunes its table's tasks too); the user's pruning_tasks wins; an unknown name is refused."""
+    threads = torch.get_num_threads()
+    try:
+        reh = profiles.get("rehearsal")
+        own = dict(reh.notebook_tasks)["table3_layer_selection"]
+        p, _ = profiles.start("rehearsal", seed=0, out_dir="unused", notebook="table3_layer_selection")
+        assert p.pruning_tasks == own != reh.pruning_tasks
+        p, _ = profiles.start("rehearsal", seed=0, out_dir="unused", notebook="table1_nash_vs_baselines")
+        assert p.pruning_tasks == reh.pruning_tasks  # no entry: the profile's list
+        p, _ = profiles.start("rehearsal", seed=0, out_dir="unused", overrides={"pruning_tasks": ["samsum"]},
+                              notebook="table3_layer_selection")
+        assert p.pruning_tasks == ("samsum",)
+        with pytest.raises(ValueError, match="notebook='table99' is not a notebook of notebooks/"):
+            profiles.start("rehearsal", seed=0, out_dir="unused", notebook="table99")
+    finally:
+        torch.set_num_threads(threads)
