@@ -571,7 +571,9 @@ _SMOKE = dict(
     layer_batch=2, memory_len=16, min_sample_s=0.002,
     profile_repeats=1,
     alloc_repeats=1,
-    teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10, pruning_tasks=(),
+    teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10,
+    # one task, as cpu: the smoke budget (5 minutes); the rehearsal profile exercises pruning several tasks
+    pruning_tasks=("sst2_frequent",),
     waive_teacher_rule=True, writes_figures=False, workers=1, budget_minutes=5,
 )
 
