@@ -46,6 +46,30 @@ def test_cofi_reaches_the_whole_model_target(teacher, tmp_path):
     assert abs(result.report.model_actual - 0.5) <= 0.02, result.report
 
 
+@pytest.mark.parametrize("method, target", [("cofi-encoder", 0.4), ("cofi-encoder-width", 0.4),
+                                            ("cofi-decoder", 0.6), ("cofi-decoder-width", 0.6)])
+def test_cofi_on_one_part_prunes_that_part_only(teacher, tmp_path, method, target):
+    """Figure 2's sweeps: CoFi-T5 on the encoder or the decoder alone reaches the part's target, leaves the other
+    part whole, and learns whole sub-layer masks (depth) only when asked to."""
+    part = method.split("-")[1]
+    other = {"encoder": "decoder", "decoder": "encoder"}[part]
+    cfg = PruneConfig(method=method, target_sparsity=target, decoder_layers=None, mask_lr=0.2, reg_lr=0.2,
+                      steps=150, warmup_steps=50, lr=1e-4, checkpoint_every=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prune(teacher, _batches(), cfg, tmp_path, progress=False)
+    rep = result.report
+    # whole sub-layers of the tiny model are large steps of sparsity: near the target, and a miss says so
+    assert rep.scope == part and abs(getattr(rep, f"{part}_actual") - target) <= 0.05, rep
+    assert rep.missed == (abs(rep.reached - target) > rep.tolerance)
+    assert rep.reached == getattr(rep, f"{part}_actual") and getattr(rep, f"{other}_actual") == 0.0
+    assert all(k.startswith(part) for k in result.masks.masks)
+    assert any(k.endswith("_layer") for k in result.masks.masks) == (not method.endswith("-width"))
+    x = _batches()(0)
+    out = result.model.generate(input_ids=x["input_ids"], attention_mask=x["attention_mask"], max_new_tokens=3)
+    assert out.shape[0] == x["input_ids"].shape[0]
+
+
 def test_interrupted_and_resumed_equals_uninterrupted(teacher, tmp_path):
     cfg = PruneConfig(method="nash", target_sparsity=0.3, decoder_layers=2, steps=12, warmup_steps=6,
                       mask_lr=0.1, reg_lr=0.1, checkpoint_every=4)

@@ -84,6 +84,11 @@ METHODS = {
     "cofi": dict(types=("heads", "ffn_units", "mha_layer", "ffn_layer", "hidden"), parts=("encoder", "decoder"),
                  scope="model"),
 }
+# Figure 2's sweeps (Section 3): CoFi-T5 on one part alone, constrained to that part's sparsity, with its
+# sub-layer masks (depth: whole attention / FFN sub-layers removed) or with head and unit masks only (width)
+_DEPTH, _WIDTH = ("heads", "ffn_units", "mha_layer", "ffn_layer"), ("heads", "ffn_units")
+METHODS.update({f"cofi-{part}{suffix}": dict(types=types, parts=(part,), scope=part)
+                for part in ("encoder", "decoder") for suffix, types in (("", _DEPTH), ("-width", _WIDTH))})
 
 
 MASK_INITS, EVAL_MASKS, HIGH_BIAS = ("released", "droprate"), ("per_layer", "global"), ("move", "zero")
@@ -107,8 +112,8 @@ def _is_real(v) -> bool:
 
 @dataclass(frozen=True)
 class PruneConfig:
-    method: str = "nash"  # "nash" or "cofi"
-    target_sparsity: float = 0.3  # of the encoder (nash) or of the whole model (cofi)
+    method: str = "nash"  # "nash", "cofi", or CoFi-T5 on one part: "cofi-encoder[-width]", "cofi-decoder[-width]"
+    target_sparsity: float = 0.3  # of the encoder (nash), of the whole model (cofi), of the part (cofi-<part>)
     decoder_layers: int | None = 3  # nash: decoder layers kept; None keeps all (cofi ignores it)
     selection: str = "uniform"  # nash: uniform | uniform-paper | low | high | l0 (learned layer masks)
     encoder_layers: int | None = None  # nash: keep this many encoder layers, chosen uniformly (Table 4); None: all
@@ -147,7 +152,7 @@ class PruneConfig:
             raise ValueError("PruneConfig: selection='l0' learns which decoder layers NASH keeps: it needs "
                              "method='nash' and decoder_layers set")
         _allowed("encoder_layers", self.encoder_layers, self.encoder_layers is None or self.method == "nash",
-                 "None with method='cofi'")
+                 f"None with method={self.method!r}")
         _allowed("steps", self.steps, _is_int(self.steps) and self.steps >= 1, "an integer >= 1")
         _allowed("warmup_steps", self.warmup_steps, _is_int(self.warmup_steps) and 0 <= self.warmup_steps <=
                  self.steps, f"an integer from 0 to steps={self.steps!r}")
@@ -179,7 +184,7 @@ class PruneConfig:
         arch = arch_of(teacher)
         for name, part in (("decoder_layers", "decoder"), ("encoder_layers", "encoder")):
             v, depth = getattr(self, name), arch.depth(part)
-            if v is not None and v > depth and not (name == "decoder_layers" and self.method == "cofi"):
+            if v is not None and v > depth and not (name == "decoder_layers" and self.method != "nash"):
                 raise ValueError(f"PruneConfig: {name}={v}; allowed: None or 1 to {depth}, the teacher's "
                                  f"{part} layers")
 
