@@ -30,7 +30,8 @@ import torch
 
 from nashlib.training.runs import load_progress, loop_identity, save_checkpoint
 
-__all__ = ["Loop", "lr_factor", "process_root", "process_state", "check_mixed_precision", "SCHEDULES", "MIXED_PRECISION"]
+__all__ = ["Loop", "lr_factor", "process_root", "process_state", "check_mixed_precision", "SCHEDULES",
+           "MIXED_PRECISION"]
 
 SCHEDULES = ("constant", "linear")
 MIXED_PRECISION = ("no", "fp16", "bf16")  # accelerate's settings
@@ -96,10 +97,8 @@ class Loop:
     def __init__(self, folder: str | Path, *, steps: int, seed: int, checkpoint_every: int = 0,
                  mixed_precision: str = "no", max_grad_norm: float = 0.0, schedule: str = "constant",
                  warmup_steps: int = 0, desc: str = "training", progress: bool = True):
-        from accelerate import Accelerator
+        from accelerate import Accelerator, DataLoaderConfiguration
         from accelerate.utils import set_seed
-
-        from accelerate import DataLoaderConfiguration
 
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps={steps!r}; allowed: an integer >= 1")
