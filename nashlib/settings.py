@@ -464,6 +464,9 @@ class Profile:
     # table's tasks). The runner hands each notebook its tasks as the `pruning_tasks` override (tasks_for), unless
     # the user overrides `pruning_tasks` for every notebook
     notebook_tasks: tuple[object, ...] = _added(())  # checked by _check_notebook_tasks
+    # Figure 2's quality sweeps (notebook fig2_quality_sweeps): how many of the paper's target sparsities each of the
+    # four curves runs, evenly spaced, the first and last kept (0: all of them, 7 encoder and 5 decoder targets)
+    sweep_points: int = _added(0)
 
     def __post_init__(self) -> None:
         owner = f"profile {self.name!r}"
@@ -480,6 +483,9 @@ class Profile:
         for key in ("budget_minutes", "workers"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{owner}: {key}={getattr(self, key)!r}; allowed: an integer >= 1")
+        if self.sweep_points == 1 or self.sweep_points < 0:
+            raise ValueError(f"{owner}: sweep_points={self.sweep_points!r}; allowed: 0 (every target) or an integer "
+                             ">= 2 (the first and the last target among them)")
         task_names = [t.task for t in self.teachers]
         if len(set(task_names)) != len(task_names):
             raise ValueError(f"{owner}: teachers name a task twice ({task_names}); allowed: one teacher per task")
@@ -574,7 +580,7 @@ _SMOKE = dict(
     teachers=_TEACHERS["smoke"], student=_STUDENTS["smoke"], teacher_init="", teacher_margin=0.10,
     # one task, as cpu: the smoke budget (5 minutes); the rehearsal profile exercises pruning several tasks
     pruning_tasks=("sst2_frequent",),
-    waive_teacher_rule=True, writes_figures=False, workers=1, budget_minutes=5,
+    waive_teacher_rule=True, writes_figures=False, workers=1, budget_minutes=5, sweep_points=2,
 )
 
 _CPU = dict(
@@ -646,6 +652,7 @@ _REHEARSAL = dict(
                               "layer_batch", "memory_len", "min_sample_s", "profile_repeats", "alloc_repeats",
                               "waive_teacher_rule", "budget_minutes")},
     per_task_recipes=False,  # a size: Tables 8 / 9's step counts are the paper's; the rehearsal's are a few steps
+    sweep_points=2,
     teachers=tuple(dataclasses.replace(t, **_REHEARSAL_TEACHER) for t in _TEACHERS["paper"]),
     student=dataclasses.replace(_STUDENTS["paper"], steps=6, warmup_steps=5, finetune_steps=2, batch=4,
                                 timing_batch=2, seeds=(0, 1, 2), paired_seeds=(0, 1), threads=1),

@@ -27,9 +27,10 @@ def nash(decoder_layers: int, recipe: StudentRecipe, *, sparsity: float = 0.3, s
                        **{"select": recipe.select, **changes})
 
 
-def cofi(sparsity: float, recipe: StudentRecipe, *, seed: int = 0) -> PruneConfig:
-    """CoFi-T5: every mask type on encoder and decoder, the whole model's sparsity constrained."""
-    return PruneConfig(method="cofi", target_sparsity=sparsity, decoder_layers=None, steps=recipe.steps,
+def cofi(sparsity: float, recipe: StudentRecipe, *, seed: int = 0, method: str = "cofi") -> PruneConfig:
+    """CoFi-T5: every mask type on encoder and decoder, the whole model's sparsity constrained (``method``
+    "cofi-encoder[-width]" / "cofi-decoder[-width]": on one part alone, that part's sparsity; Figure 2)."""
+    return PruneConfig(method=method, target_sparsity=sparsity, decoder_layers=None, steps=recipe.steps,
                        warmup_steps=recipe.warmup_steps, lr=recipe.lr, mask_lr=recipe.mask_lr, reg_lr=recipe.reg_lr,
                        seed=seed, checkpoint_every=max(1, recipe.steps // 5), select=recipe.select)
 
