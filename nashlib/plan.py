@@ -68,8 +68,10 @@ def _teacher_jobs(p: Profile) -> list[Job]:
     return out
 
 
-def _student(notebook: str, t: TeacherConfig, name: str, cfg, p: Profile) -> Job:
-    return Job(notebook, "student", t.task, name, cfg.steps + p.recipe(t.task).finetune_steps, t, (t, cfg))
+def _student(notebook: str, t: TeacherConfig, name: str, cfg, p: Profile, recipe_of: str | None = None) -> Job:
+    """A student of teacher ``t``; its fine-tuning steps from the recipe of ``recipe_of`` (default: ``t``'s task)."""
+    steps = cfg.steps + p.recipe(recipe_of or t.task).finetune_steps
+    return Job(notebook, "student", t.task, name, steps, t, (t, cfg))
 
 
 def _small(notebook: str, t: TeacherConfig, seed: int) -> Job:
@@ -184,8 +186,34 @@ def _table2(p: Profile, t: TeacherConfig) -> list[Job]:
         _small(nb, t, s), *(_student(nb, t, f"NASH-{d}, seed {s}", lineup.nash(d, R, seed=s), p) for d in (2, 3, 4)))]
 
 
+def _fig2_sweeps(p: Profile, t: TeacherConfig) -> list[Job]:
+    """Per pruning task and seed: every arm of Figure 2's four quality curves (``experiments.partwise``)."""
+    from nashlib.experiments import partwise
+
+    R = p.recipe(t.task)
+    return [_student("fig2_quality_sweeps", t, f"{arm}, seed {s}", cfg, p) for s in R.paired_seeds
+            for arm, cfg in partwise.configs(R, s, p.sweep_points).items()]
+
+
+def _fig7(p: Profile, t: TeacherConfig) -> list[Job]:
+    """Per mixture of the notebook's first 1..K tasks (``experiments.multitask``; ``t`` is the first task's teacher):
+    its teacher (the first task's own for one task), and per seed the small dense model and NASH-3."""
+    from nashlib.experiments import lineup, multitask
+
+    nb, names, out = "fig7_multitask", p.tasks_for("fig7_multitask"), []
+    names = [n for n in names if n in p.tasks] if names else [t.task]
+    for mix in multitask.mixes(names):
+        m, R = multitask.teacher_config(p, mix), p.recipe(names[0])
+        if mix != names[0]:
+            out.append(Job(nb, "teacher", mix, f"teacher ({m.init}) of the mixture", m.steps, m, m))
+        out += [job for s in R.paired_seeds for job in (
+            _small(nb, m, s), _student(nb, m, f"NASH-3, seed {s}", lineup.nash_lineup(R, seed=s)["NASH-3"], p, names[0]))]
+    return out
+
+
 # what each notebook trains beyond the teachers, per pruning task (jobs() walks them in the runner's order)
 _NEEDS = {
+    "fig2_quality_sweeps": _fig2_sweeps,
     "fig6_pruned_structure": lambda p, t: _table1(p, t, "fig6_pruned_structure",
                                                   seeds=p.recipe(t.task).paired_seeds[:1]),
     "fig8_cofi_instability": _fig8,
@@ -198,6 +226,7 @@ _NEEDS = {
 }
 _NEEDS_NLU = {"table11_nlu": _table11}  # per NLU teacher (its own tasks), then Table 1's structures it rebuilds
 _NEEDS_DOLLY = {"table2_instruction_tuning": _table2}  # per Dolly teacher, then Table 1's structures it rebuilds
+_NEEDS_FIRST = {"fig7_multitask": _fig7}  # once, given the notebook's first task (its mixtures start with it)
 
 
 def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
@@ -214,10 +243,11 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
 
     nlu = [t for t in p.teachers if tasks.get(t.task).kind in NLU_KINDS]
     own = {**{k: nlu for k in _NEEDS_NLU}, **{k: [t for t in p.teachers if t.task == "dolly"] for k in _NEEDS_DOLLY}}
-    for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY}.items()):  # the runner's order
+    for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY, **_NEEDS_FIRST}.items()):  # the runner's order
         if not only or name in only:
             chosen = pruned(name)  # its first task: whose structures Tables 2 and 11 rebuild at T5-base's shape
-            everything += [job for t in own.get(name, chosen) for job in needs(p, t)]
+            mine = chosen[:1] if name in _NEEDS_FIRST else own.get(name, chosen)
+            everything += [job for t in mine for job in needs(p, t)]
             everything += _first_structures(p, chosen[0], name) if name in own and chosen else []
     seen, out = set(), []
     for j in everything:

@@ -372,8 +372,40 @@ TASK_METRICS = {name: task.metric for name, task in tasks.TASKS.items()}  # the 
 _POSITIVE = {"mrpc": "equivalent"}  # F1 reported beside accuracy where GLUE reports both
 
 
-def compute(task: str, predictions, references) -> dict[str, float]:
-    """Every metric of ``task``; ``"score"`` is the paper's (ROUGE-L, METEOR, MCC, Pearson or accuracy)."""
+def _mixture_parts(task: str, parts, n: int) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """``(the mixture's parts, each row's part)`` when ``task`` is a mixture (``"a+b"``), else None."""
+    if tasks.MIX not in task:
+        if parts is not None:
+            raise ValueError(f"parts given for {task!r}, which is not a mixture; allowed: parts=None")
+        return None
+    names = tasks.get(task).parts
+    if parts is None or len(parts) != n or not set(parts) <= set(names):
+        raise ValueError(f"mixture {task!r}: parts must name each row's task (one of {list(names)}) for "
+                         f"{n} rows; got {None if parts is None else len(parts)} entries")
+    return names, np.asarray(parts)
+
+
+def _compute_mixture(names, parts: np.ndarray, predictions, references) -> dict[str, float]:
+    """A mixture's metrics: each part's, as ``"<part>/<metric>"``, and ``"score"``: every row's own task's
+    metric averaged over the rows (each part's score weighted by its rows)."""
+    out, total = {}, 0.0
+    for name in names:
+        idx = np.flatnonzero(parts == name)
+        if not idx.size:
+            continue
+        part = compute(name, [predictions[i] for i in idx], [references[i] for i in idx])
+        out.update({f"{name}/{k}": v for k, v in part.items()})
+        total += part["score"] * idx.size
+    return {"score": total / len(parts), **out}
+
+
+def compute(task: str, predictions, references, parts=None) -> dict[str, float]:
+    """Every metric of ``task``; ``"score"`` is the paper's (ROUGE-L, METEOR, MCC, Pearson or accuracy). A
+    mixture (``"a+b"``, ``nashlib.data.tasks.mixture``) needs ``parts``, each row's task; its score is the
+    row mean of each row's own task's metric, and each part's metrics come beside it."""
+    mix = _mixture_parts(task, parts, len(predictions))
+    if mix is not None:
+        return _compute_mixture(*mix, list(predictions), list(references))
     if task not in TASK_METRICS:
         raise ValueError(f"no metric for task {task!r}; known tasks: {', '.join(TASK_METRICS)}")
     names = _SUITES[TASK_METRICS[task]]
@@ -386,10 +418,22 @@ def compute(task: str, predictions, references) -> dict[str, float]:
     return {"score": out[names[0]], **out}
 
 
-def per_row(task: str, predictions, references) -> np.ndarray | None:
+def per_row(task: str, predictions, references, parts=None) -> np.ndarray | None:
     """The paper's metric of ``task`` row by row, where it is a mean over rows (ROUGE-L, METEOR, accuracy:
     then ``per_row(...).mean()`` is ``compute(...)["score"]``); None where it is not (MCC, Pearson), so a
-    comparison can only resample seeds, not rows."""
+    comparison can only resample seeds, not rows. A mixture: each row's own task's metric (None if one part's
+    is not a mean over rows); ``parts`` as for :func:`compute`."""
+    mix = _mixture_parts(task, parts, len(predictions))
+    if mix is not None:
+        names, where = mix
+        out = np.zeros(len(where))
+        for name in names:
+            idx = np.flatnonzero(where == name)
+            rows = per_row(name, [predictions[i] for i in idx], [references[i] for i in idx]) if idx.size else []
+            if rows is None:
+                return None
+            out[idx] = rows
+        return out
     if task not in TASK_METRICS:
         raise ValueError(f"no metric for task {task!r}; known tasks: {', '.join(TASK_METRICS)}")
     main = _SUITES[TASK_METRICS[task]][0]

@@ -60,7 +60,7 @@ from nashlib.env import REPO_ROOT
 __all__ = ["Task", "samsum_turns", "sst2_content", "sst2_frequent", "sst2_frequent_words", "FUNCTION_WORDS",
            "FREQUENT_MIN_PHRASES", "HubSource", "LocalSource", "Derived", "TaskData", "TASKS", "SPLITS", "names", "get",
            "data_dir", "load_task", "encode", "stsb_target", "MalformedRowsWarning", "NoLocalCopyError",
-           "DataFileError", "hub_reachable", "SOURCES"]
+           "DataFileError", "hub_reachable", "SOURCES", "MIX", "mixture"]
 
 SOURCES = ("auto", "local", "hub")  # load_task(source=...)
 
@@ -161,6 +161,7 @@ class Task:
     note: str = ""
     derive_row: Callable[[dict], dict | str] | None = None  # derived tasks: raw row -> new row, or why malformed
     baselines: tuple[tuple[str, Callable[[str], str]], ...] = ()  # derived tasks: own obvious baselines (name, input text -> prediction)
+    parts: tuple[str, ...] = ()  # a mixture (kind "mixture", see mixture()): the tasks it mixes, in order
 
     def fields(self) -> list[str]:
         return [f for _, f, _, _ in string.Formatter().parse(self.template) if f]
@@ -497,9 +498,59 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Task:
+    """The task ``name``: one of :data:`TASKS`, or a mixture of them named ``"a+b+c"`` (:func:`mixture`)."""
+    if isinstance(name, str) and MIX in name:
+        return mixture(tuple(name.split(MIX)))
     if not isinstance(name, str) or name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)} (or a mixture 'a{MIX}b')")
     return TASKS[name]
+
+
+# --------------------------------------------------------------------------------------------
+# Mixtures: several tasks trained as one (the paper's multi-task learning, Figure 7)
+# --------------------------------------------------------------------------------------------
+
+MIX = "+"  # joins the parts of a mixture's name: "sst2_frequent+sst2"
+
+
+@functools.cache
+def mixture(parts: tuple[str, ...]) -> Task:
+    """The task that mixes ``parts`` (T5-style multi-task training: each row keeps its own task's prefix).
+
+    Its splits are its parts' rows, with a ``part`` column naming each row's task (:func:`load_task`): a
+    limit of ``n`` rows takes ``ceil(n / len(parts))`` rows of each part, so that a mixture's validation or
+    timing rows are an even share of every task; ``train`` is shuffled once (a fixed permutation,
+    ``numpy.random.default_rng(0)``), so that its batches, and the dev rows held out at its end, mix the tasks;
+    the other splits keep the parts in order. Its metric (``nashlib.data.metrics``) is every row's own task's
+    metric, averaged over the rows, with each part's metrics beside it.
+    """
+    if len(parts) < 2 or len(set(parts)) != len(parts):
+        raise ValueError(f"mixture of {list(parts)}; allowed: two or more different tasks")
+    tasks = [get(p) for p in parts]
+    nested = [t.name for t in tasks if t.parts]
+    if nested:
+        raise ValueError(f"mixture of {list(parts)}: {nested} are mixtures themselves; allowed: plain tasks")
+    splits = tuple(s for s in SPLITS if all(s in t.splits for t in tasks))
+    return Task(MIX.join(parts), "mix of " + ", ".join(t.title for t in tasks), "mixture", "row mean of parts",
+                "", "", HubSource("mixture"), splits=splits, parts=tuple(parts),
+                note=f"multi-task mixture of {len(parts)} tasks; each row keeps its task's prefix")
+
+
+def _load_mixture(task: Task, split: str, limit: int | None, **how) -> TaskData:
+    """A mixture's split (see :func:`mixture`): its parts' rows with a ``part`` column."""
+    import datasets
+
+    share = None if limit is None else -(-limit // len(task.parts))
+    loaded = [load_task(p, split, limit=share, **how) for p in task.parts]
+    ds = datasets.concatenate_datasets([d.dataset.add_column("part", [d.task.name] * len(d)) for d in loaded])
+    derived = "; ".join(f"{d.task.name}: {d.derived}" for d in loaded if d.derived) or None
+    if split == "train":
+        ds = ds.select(np.random.default_rng(0).permutation(len(ds)))
+        derived = (derived + "; " if derived else "") + "rows shuffled once with numpy default_rng(0)"
+    malformed = [(i, f"{d.task.name}: {why}") for d in loaded for i, why in d.malformed]
+    source = "+".join(dict.fromkeys(d.source for d in loaded))
+    origin = "; ".join(f"{d.task.name}: {d.origin}" for d in loaded)
+    return TaskData(task, split, ds, source, origin, derived, malformed)
 
 
 def data_dir() -> Path | None:
@@ -706,7 +757,8 @@ def load_task(name: str | Task, split: str = "validation", *, source: str = "aut
     ``limit`` keeps the first ``limit`` rows of the split (after any derivation), before formatting;
     malformed rows among them are dropped, counted and warned about. ``derive=False`` refuses
     derived splits: a split the local files lack is then a :class:`NoLocalCopyError`. A :class:`Task`
-    may be passed instead of a name, e.g. ``dataclasses.replace(get("rte"), hub=HubSource(...))``.
+    may be passed instead of a name, e.g. ``dataclasses.replace(get("rte"), hub=HubSource(...))``. A mixture
+    (``"a+b"``) reads each part so and adds a ``part`` column (:func:`mixture`).
     """
     import datasets
 
@@ -718,6 +770,8 @@ def load_task(name: str | Task, split: str = "validation", *, source: str = "aut
         raise ValueError(f"source={source!r}; allowed: {', '.join(map(repr, SOURCES))}")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(f"limit={limit!r}; allowed: None or an integer >= 1")
+    if task.parts:
+        return _load_mixture(task, split, limit, source=source, derive=derive)
 
     online = source == "auto" and hub_reachable()
     root = data_dir() if source != "hub" and not online else None

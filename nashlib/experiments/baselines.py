@@ -39,6 +39,9 @@ def trivial_baselines(task_name: str, train: tasks.TaskData, valid: tasks.TaskDa
     (``sst2_frequent``) uses those instead, plus its most frequent training target (see ``nashlib.data.tasks``).
     """
     task = tasks.get(task_name)
+    if task.parts:
+        raise ValueError(f"{task_name!r} is a mixture; allowed: a plain task (a mixture's teacher is judged by its "
+                         "parts' teachers and scores)")
     targets = list(train.dataset["target"])
     if task.kind in ("classification", "regression"):
         majority = Counter(targets).most_common(1)[0][0]

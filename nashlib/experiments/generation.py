@@ -10,7 +10,7 @@ from nashlib.experiments.records import Scores
 from nashlib.shapes import empty_cache
 from nashlib.speed import timing
 
-__all__ = ["generate_texts", "score", "is_generation", "time_generation"]
+__all__ = ["generate_texts", "score", "parts_of", "is_generation", "time_generation"]
 
 
 def generate_texts(model, tokenizer, sources: list[str], *, max_source_len: int, max_new_tokens: int, beams: int,
@@ -35,8 +35,15 @@ def generate_texts(model, tokenizer, sources: list[str], *, max_source_len: int,
 
 
 def score(task: str, predictions: list[str], data: tasks.TaskData) -> Scores:
-    """The task's metrics of ``predictions`` against ``data``'s references; ``.main`` is the paper's."""
-    return Scores.from_json(metrics.compute(task, predictions, [list(r) for r in data.dataset["references"]]))
+    """The task's metrics of ``predictions`` against ``data``'s references; ``.main`` is the paper's (a mixture's
+    rows say their task in ``data``'s ``part`` column)."""
+    return Scores.from_json(metrics.compute(task, predictions, [list(r) for r in data.dataset["references"]],
+                                            parts=parts_of(data)))
+
+
+def parts_of(data: tasks.TaskData) -> list[str] | None:
+    """Each row's task when ``data`` is a mixture's split (``nashlib.data.tasks.mixture``), else None."""
+    return list(data.dataset["part"]) if data.task.parts else None
 
 
 def is_generation(task_name: str) -> bool:

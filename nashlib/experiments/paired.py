@@ -22,34 +22,45 @@ import numpy as np
 import pandas as pd
 
 from nashlib.data import metrics
+from nashlib.experiments.generation import parts_of
 from nashlib.experiments.teachers import Teacher
 from nashlib.results import verdicts as V
 
-__all__ = ["references", "row_scores", "scores", "mean_interval", "model_means", "interval_text"]
+__all__ = ["references", "row_parts", "row_scores", "scores", "mean_interval", "model_means", "interval_text"]
 
-_REFS: dict[str, list[list[str]]] = {}
+_REFS: dict[str, tuple[list[list[str]], list[str] | None]] = {}
 
 
-def references(teacher: Teacher) -> list[list[str]]:
-    """The references of the validation rows the teacher (and every model compared with it) was scored on."""
+def _validation(teacher: Teacher) -> tuple[list[list[str]], list[str] | None]:
+    """The references of the teacher's validation rows and, for a mixture, each row's task (read once)."""
     name = str(teacher.folder)
     if name not in _REFS:
         cfg = teacher.config
         valid = cfg.rows("validation", cfg.eval_examples)
-        _REFS[name] = [list(r) for r in valid.dataset["references"]]
+        _REFS[name] = [list(r) for r in valid.dataset["references"]], parts_of(valid)
     return _REFS[name]
+
+
+def references(teacher: Teacher) -> list[list[str]]:
+    """The references of the validation rows the teacher (and every model compared with it) was scored on."""
+    return _validation(teacher)[0]
+
+
+def row_parts(teacher: Teacher) -> list[str] | None:
+    """The task of each of the teacher's validation rows when it was trained on a mixture, else None."""
+    return _validation(teacher)[1]
 
 
 def row_scores(predictions: Sequence[str], teacher: Teacher) -> np.ndarray:
     """One model's metric on each of the teacher's rows (x 100), or its one overall score (a 1-element array)
     when the metric is not a mean over rows. ``predictions``: one per row, in the teacher's row order."""
-    refs = references(teacher)
+    refs, parts = _validation(teacher)
     if len(predictions) != len(refs):
         raise ValueError(f"{len(predictions)} predictions for the teacher's {len(refs)} validation rows; "
                          "allowed: one prediction per row the teacher was scored on")
-    rows = metrics.per_row(teacher.config.task, list(predictions), refs)
+    rows = metrics.per_row(teacher.config.task, list(predictions), refs, parts=parts)
     if rows is None:
-        rows = np.array([metrics.compute(teacher.config.task, list(predictions), refs)["score"]])
+        rows = np.array([metrics.compute(teacher.config.task, list(predictions), refs, parts=parts)["score"]])
     return rows * 100
 
 
