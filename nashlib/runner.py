@@ -62,12 +62,14 @@ def available() -> list[str]:
 # variants (about 16), Table 10 (four dense models and ten students), Table 11 (ten students and five small dense
 # models on SST-2), Table 2 (offline its speed half alone: T5-base shapes at two output lengths), Table 6
 # (BART-base shapes), Figure 2's quality sweeps (four curves of 5 to 7 targets at 5 seeds: about 120 students),
-# Figure 7's multi-task mixtures (a mixture teacher, five small dense models and five NASH-3 students) and
-# Table 5 (about 4.5: deeper shapes, speed only; moved out when the grouped-path columns of Figure 2 and Table 1's
-# speed notebook took the cold run past 2 hours) are the parts no other notebook needs.
+# Figure 7's multi-task mixtures (a mixture teacher, five small dense models and five NASH-3 students), Table 5
+# (about 4.5: deeper shapes, speed only; moved out when the grouped-path columns of Figure 2 and Table 1's speed
+# notebook took the cold run past 2 hours) and Table 4 (about 14: moved out when the teachers notebook began
+# training its own teachers, 129 minutes in all at a83adf9) are the parts no other notebook needs.
 FULL_ONLY: dict[str, tuple[str, ...]] = {
-    "cpu": ("fast_generation", "fig2_quality_sweeps", "fig7_multitask", "table10_shallow_decoders", "table11_nlu",
-            "table2_instruction_tuning", "table5_deeper_models", "table6_bart_base", "variants_paper_vs_released"),
+    "cpu": ("fast_generation", "fig2_quality_sweeps", "fig7_multitask", "table4_encoder_pruning",
+            "table10_shallow_decoders", "table11_nlu", "table2_instruction_tuning", "table5_deeper_models",
+            "table6_bart_base", "variants_paper_vs_released"),
 }
 
 
