@@ -113,11 +113,10 @@ data[["tasks_mixed", "model", "quality", "first_task", *TIMES[:3], TIMES[-1]]].r
 # mixture's teacher (bars: quartiles of the rounds).
 
 # %%
-first_title = per_seed[per_seed.task == TASKS[0]].title.iloc[0]
 fig, axes = plotting.subplots(1, 3, width=4.6, height=3.9)
 multitask.panel(axes[0, 0], data, "quality", low="quality_lo", high="quality_hi",
                 ylabel="quality on the mixture's rows (x 100)")
-multitask.panel(axes[0, 1], data, "first_task", ylabel=f"quality on {first_title}\n({COMMON} common rows, x 100)")
+multitask.panel(axes[0, 1], data, "first_task", ylabel=f"quality on {TASKS[0]}\n({COMMON} common rows, x 100)")
 multitask.panel(axes[0, 2], data, "speedup", low="speedup_q25", high="speedup_q75",
                 ylabel="speedup vs the mixture's teacher (x)")
 axes[0, 0].legend(fontsize=7)

@@ -10,14 +10,17 @@ from nashlib import plan, runner, settings
 def test_a_model_two_notebooks_share_is_planned_once_under_the_first():
     js = plan.jobs("cpu")
     assert len({j.key for j in js}) == len(js)
-    nash3 = [j for j in js if j.name == "NASH-3, seed 0"]
+    nash3 = [j for j in js if j.name == "NASH-3, seed 0" and j.task == "sst2_frequent"]
     assert [j.notebook for j in nash3] == ["fig6_pruned_structure"]  # Table 1, Figure 8 and variants load it
     R = settings.get("cpu").student
     fig8 = [j for j in plan.jobs("cpu", ["fig8_cofi_instability"]) if j.kind == "student"]
     assert len(fig8) == 2 * len(R.seeds)  # alone, Figure 8 trains both methods at every seed
     assert all(j.steps == R.steps + R.finetune_steps for j in fig8)
-    assert {j.task for j in js if j.kind == "student" and j.notebook != "table11_nlu"} == set(
+    assert {j.task for j in js if j.kind == "student" and j.notebook not in ("table11_nlu", "fig7_multitask")} == set(
         settings.get("cpu").pruning_tasks)
+    fig7 = [j for j in js if j.notebook == "fig7_multitask"]  # its one-task mixture is Table 1's task: shared
+    assert {(j.kind, j.task) for j in fig7 if j.kind == "teacher"} == {("teacher", "sst2_frequent+sst2")}
+    assert sum(j.kind == "student" and j.task == "sst2_frequent+sst2" for j in fig7) == len(R.paired_seeds)
     assert {j.task for j in js if j.notebook == "table11_nlu"} == {"sst2"}  # Table 11: the NLU teachers' tasks
 
 
@@ -31,7 +34,9 @@ def test_the_paper_plan_prunes_each_tables_own_tasks():
     assert students["table4_encoder_pruning"] == {"rte", "samsum", "tweetqa"}  # SAMSum's and TweetQA's shared
     assert students["table1_nash_vs_baselines"] == {"samsum", "tweetqa", "xsum", "cnn_dailymail"}
     assert students["table11_nlu"] == {t.task for t in paper.teachers} - set(paper.pruning_tasks) - {"dolly"}
-    assert {j.task for j in js if j.kind == "teacher"} == set(settings.PAPER_TASKS)
+    assert {j.task for j in js if j.kind == "teacher" and "+" not in j.task} == set(settings.PAPER_TASKS)
+    mixed = [j.task for j in js if j.kind == "teacher" and "+" in j.task]  # Figure 7: 2 to 7 tasks mixed
+    assert [len(m.split("+")) for m in mixed] == [2, 3, 4, 5, 6, 7] and mixed[-1].startswith("samsum+tweetqa+")
 
 
 @pytest.mark.parametrize("name, dense", [("table4_encoder_pruning", ("teacher",)),
