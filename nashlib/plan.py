@@ -237,18 +237,22 @@ def jobs(p: Profile | str, only: Sequence[str] = ()) -> list[Job]:
     def pruned(name: str) -> list[TeacherConfig]:  # the notebook's tasks (settings.notebook_overrides)
         chosen = p.tasks_for(name)
         return [t for t in p.teachers if not chosen or t.task in chosen]
-    everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers]
     from nashlib.data import tasks
     from nashlib.experiments.nlu import NLU_KINDS
 
     nlu = [t for t in p.teachers if tasks.get(t.task).kind in NLU_KINDS]
     own = {**{k: nlu for k in _NEEDS_NLU}, **{k: [t for t in p.teachers if t.task == "dolly"] for k in _NEEDS_DOLLY}}
+    needed, rest = set(), []  # the teachers the selected notebooks train (every one: the teachers notebook)
     for name, needs in sorted({**_NEEDS, **_NEEDS_NLU, **_NEEDS_DOLLY, **_NEEDS_FIRST}.items()):  # the runner's order
         if not only or name in only:
             chosen = pruned(name)  # its first task: whose structures Tables 2 and 11 rebuild at T5-base's shape
             mine = chosen[:1] if name in _NEEDS_FIRST else own.get(name, chosen)
-            everything += [job for t in mine for job in needs(p, t)]
-            everything += _first_structures(p, chosen[0], name) if name in own and chosen else []
+            firsts = chosen[:1] if name in own else []
+            needed |= {t.task for t in (p.teachers if name == "teachers" else [*mine, *firsts])}
+            rest += [job for t in mine for job in needs(p, t)]
+            rest += _first_structures(p, chosen[0], name) if firsts else []
+    everything = [Job("teachers", "teacher", t.task, f"teacher ({t.init})", t.steps, t, t) for t in p.teachers
+                  if not only or t.task in needed] + rest
     seen, out = set(), []
     for j in everything:
         if j.key not in seen:

@@ -78,8 +78,10 @@ def test_a_notebook_gets_its_own_tasks_where_the_profile_lists_them(tmp_path):
     assert notebooks.notebook_overrides(paper, "table1_nash_vs_baselines", {"repeats": 3}) == {"repeats": 3}
     mine = {"pruning_tasks": ["samsum"]}  # the user's choice, for every notebook
     assert notebooks.notebook_overrides(paper, "table3_layer_selection", mine) == mine
-    cpu = settings.get("cpu")  # no lists: every notebook as before (the committed figures' stamps unchanged)
-    assert all(notebooks.notebook_overrides(cpu, n, None) is None for n in notebooks.available())
+    cpu = settings.get("cpu")  # one list (Figure 7's mixtures); every other notebook prunes pruning_tasks
+    assert notebooks.notebook_overrides(cpu, "fig7_multitask", None) == {"pruning_tasks": ["sst2_frequent", "sst2"]}
+    assert all(notebooks.notebook_overrides(cpu, n, None) is None for n in notebooks.available()
+               if n != "fig7_multitask")
     [path] = notebooks.prepare("rehearsal", tmp_path, only="fig8_cofi_instability", out_dir=tmp_path / "figs")
     injected = [c for c in json.loads(path.read_text())["cells"]
                 if "injected-parameters" in c["metadata"].get("tags", [])]
